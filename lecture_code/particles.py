@@ -1,0 +1,426 @@
+r"""Particle systems for the energies of the particles chapter.
+
+A cloud of ``n`` particles ``X = (x_1, ..., x_n)`` in :math:`\mathbb{R}^d`
+(an array of shape ``(n, d)``) stands for the empirical measure
+:math:`\alpha_n = \frac1n \sum_i \delta_{x_i}`. For an energy ``f`` of
+measures, the particle energy is :math:`g(X) = f(\alpha_n)`, and
+
+.. math::
+
+    \nabla_{x_i} g(X) = \frac1n \, \nabla_{\mathcal W} f(\alpha_n)(x_i),
+
+so the particle gradient flow :math:`\dot X = -\nabla g(X)` moves the
+measure along its Wasserstein gradient flow slowed down by a factor ``n``.
+
+Energies:
+
+* potential energy :math:`f(\alpha) = \int V \, d\alpha`, whose Wasserstein
+  gradient is :math:`\nabla V`;
+* interaction energy :math:`f(\alpha) = \iint k(x, y)\, d\alpha(x)\, d\alpha(y)`,
+  whose Wasserstein gradient is
+  :math:`\int \nabla_1 k(x, y)\, d\alpha(y) + \int \nabla_2 k(y, x)\, d\alpha(y)`
+  (the two terms coincide when ``k`` is symmetric).
+
+References
+----------
+Santambrogio, *Optimal Transport for Applied Mathematicians*, ch. 8.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import checks
+
+__all__ = [
+    "Kernel", "GaussianKernel", "quadratic_kernel", "bilinear_kernel",
+    "power_kernel", "PotentialEnergy", "InteractionEnergy", "quadratic_potential",
+    "Trajectory", "particle_descent", "interaction_gradient_broadcast",
+]
+
+
+# --------------------------------------------------------------------------
+# kernels
+# --------------------------------------------------------------------------
+class Kernel:
+    r"""An interaction kernel :math:`k(x, y)` with its two partial gradients.
+
+    Parameters
+    ----------
+    value : callable
+        ``value(x, y)`` for arrays ``x``, ``y`` broadcasting to shape
+        ``(..., d)``; returns shape ``(...)``.
+    grad_x : callable
+        :math:`\nabla_1 k(x, y)`, the gradient in the first argument; returns
+        shape ``(..., d)``.
+    grad_y : callable, optional
+        :math:`\nabla_2 k(x, y)`, the gradient in the second argument. Leave
+        it out only for a symmetric kernel, :math:`k(x, y) = k(y, x)`; it is
+        then :math:`\nabla_2 k(x, y) = \nabla_1 k(y, x)`.
+    name : str, optional
+        A label for plots and messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = Kernel(lambda x, y: (x * y).sum(-1), lambda x, y: y, lambda x, y: x)
+    >>> float(k.value(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    11.0
+    """
+
+    def __init__(self, value, grad_x, grad_y=None, name="kernel"):
+        self.value = checks.is_callable("value", value)
+        self.grad_x = checks.is_callable("grad_x", grad_x)
+        if grad_y is None:
+            self.grad_y = lambda x, y: self.grad_x(y, x)
+        else:
+            self.grad_y = checks.is_callable("grad_y", grad_y)
+        self.name = name
+
+    def __repr__(self):
+        return f"<Kernel {self.name}>"
+
+
+class GaussianKernel(Kernel):
+    r"""The Gaussian kernel :math:`k(x, y) = s\, e^{-|x-y|^2 / (2 h^2)}`.
+
+    ``sign`` :math:`s = +1` makes particles repel (the energy is lowest
+    when they are far apart); :math:`s = -1` makes them attract. Its
+    interaction gradient is computed in :math:`O(n^2 d)` operations with two
+    matrix products and one exponential of an ``n x n`` array.
+
+    Parameters
+    ----------
+    width : float
+        The width :math:`h > 0`.
+    sign : {1, -1}
+        Repulsion (+1) or attraction (-1).
+    """
+
+    def __init__(self, width, sign=1):
+        self.width = checks.positive_number("width", width)
+        if sign not in (1, -1):
+            raise ValueError(f"sign must be 1 (repulsion) or -1 (attraction), got {sign!r}")
+        self.sign = sign
+        h2 = self.width ** 2
+
+        def value(x, y):
+            return sign * np.exp(-((x - y) ** 2).sum(-1) / (2 * h2))
+
+        def grad_x(x, y):
+            return -(x - y) / h2 * value(x, y)[..., None]
+
+        super().__init__(value, grad_x, name=f"Gaussian(h={width:g}, sign={sign:+d})")
+
+    def _exponent_factors(self, X):
+        """Matrices P, Q with (P @ Q.T)[i, j] = -|x_i - x_j|^2 / (2 h^2)."""
+        n = len(X)
+        Z = X / self.width
+        sq = 0.5 * (Z ** 2).sum(1, keepdims=True)
+        ones = np.ones((n, 1))
+        return np.hstack([Z, -sq, ones]), np.hstack([Z, ones, -sq])
+
+    def matrix(self, X):
+        """The kernel matrix :math:`K_{ij} = k(x_i, x_j)`, shape ``(n, n)``."""
+        P, Q = self._exponent_factors(X)
+        K = P @ Q.T
+        np.minimum(K, 0.0, out=K)  # rounding can leave +1e-16 on the diagonal
+        np.exp(K, out=K)
+        if self.sign < 0:
+            np.negative(K, out=K)
+        return K
+
+    def interaction_gradient(self, X):
+        r"""Wasserstein gradient of :math:`\iint k\,d\alpha_n d\alpha_n` at the particles.
+
+        Since ``k`` is symmetric and :math:`\nabla_1 k(x, y) = -(x-y) k(x, y) / h^2`,
+
+        .. math::
+
+            \nabla_{\mathcal W} f(\alpha_n)(x_i)
+            = -\frac{2}{n h^2} \sum_j k(x_i, x_j) (x_i - x_j),
+
+        which is evaluated as ``x_i * (K 1)_i - (K X)_i`` with one product of
+        ``K`` by the matrix ``[X, 1]``.
+        """
+        n = len(X)
+        K = self.matrix(X)
+        KX1 = K @ np.hstack([X, np.ones((n, 1))])
+        return -2.0 / (n * self.width ** 2) * (X * KX1[:, -1:] - KX1[:, :-1])
+
+
+def quadratic_kernel():
+    r"""The kernel :math:`k(x, y) = \frac12 |x - y|^2` (attraction to the mean).
+
+    Its Wasserstein gradient is :math:`2(x - m)` with ``m`` the mean of the
+    measure, so the flow contracts every particle to the mean at rate 2.
+    """
+    return Kernel(lambda x, y: 0.5 * ((x - y) ** 2).sum(-1),
+                  lambda x, y: np.broadcast_to(x - y, np.broadcast_shapes(x.shape, y.shape)),
+                  name="|x-y|^2/2")
+
+
+def bilinear_kernel(A):
+    r"""The kernel :math:`k(x, y) = \langle A x, y \rangle` for a ``(d, d)`` matrix.
+
+    It is symmetric only when ``A`` is; its Wasserstein gradient is the
+    constant :math:`(A + A^\top) m`, with ``m`` the mean of the measure.
+    """
+    A = np.asarray(A, dtype=float)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or not np.isfinite(A).all():
+        raise ValueError(f"A must be a finite square matrix (d, d), got shape {A.shape}")
+
+    def value(x, y):
+        return np.einsum("...i,ij,...j->...", y, A, x)
+
+    def grad_x(x, y):  # d/dx <A x, y> = A^T y
+        return np.broadcast_to(y @ A, np.broadcast_shapes(x.shape, y.shape))
+
+    def grad_y(x, y):  # d/dy <A x, y> = A x
+        return np.broadcast_to(x @ A.T, np.broadcast_shapes(x.shape, y.shape))
+
+    return Kernel(value, grad_x, grad_y, name="<Ax,y>")
+
+
+def power_kernel(a, b):
+    r"""The attraction-repulsion kernel :math:`k = \frac{|x-y|^a}{a} - \frac{|x-y|^b}{b}`.
+
+    For :math:`a > b \geq 1` particles attract at long range and repel at
+    short range, and settle into a pattern whose shape depends on ``a``
+    and ``b`` (Balagué et al., 2013).
+    """
+    a = checks.positive_number("a", a)
+    b = checks.positive_number("b", b)
+    if not a > b >= 1:
+        raise ValueError(f"a and b must satisfy a > b >= 1, got a={a}, b={b}")
+
+    def value(x, y):
+        r = np.sqrt(((x - y) ** 2).sum(-1))
+        return r ** a / a - r ** b / b
+
+    def grad_x(x, y):
+        diff = x - y
+        r = np.sqrt((diff ** 2).sum(-1, keepdims=True))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(r > 0, r ** (a - 2) - r ** (b - 2), 0.0)
+        return scale * diff
+
+    return Kernel(value, grad_x, name=f"|r|^{a:g}/{a:g} - |r|^{b:g}/{b:g}")
+
+
+def interaction_gradient_broadcast(kernel, X):
+    r"""Wasserstein gradient of the interaction energy by plain broadcasting.
+
+    Evaluates :math:`\frac1n \sum_j [\nabla_1 k(x_i, x_j) + \nabla_2 k(x_j, x_i)]`
+    on ``(n, n, d)`` arrays. Works for every :class:`Kernel`; it is the
+    reference that faster kernel-specific methods are checked against.
+    """
+    n, d = X.shape
+    first = checks.returned_shape(f"{kernel.name}.grad_x", kernel.grad_x(X[:, None, :], X[None, :, :]), (n, n, d))
+    second = checks.returned_shape(f"{kernel.name}.grad_y", kernel.grad_y(X[None, :, :], X[:, None, :]), (n, n, d))
+    return (first + second).sum(axis=1) / n
+
+
+# --------------------------------------------------------------------------
+# energies
+# --------------------------------------------------------------------------
+class PotentialEnergy:
+    r"""The potential energy :math:`f(\alpha) = \int V \, d\alpha`.
+
+    Parameters
+    ----------
+    V : callable
+        ``V(X)`` maps positions ``(n, d)`` to values ``(n,)``.
+    grad_V : callable
+        ``grad_V(X)`` maps positions ``(n, d)`` to gradients ``(n, d)``.
+    """
+
+    def __init__(self, V, grad_V, name="potential"):
+        self.V = checks.is_callable("V", V)
+        self.grad_V = checks.is_callable("grad_V", grad_V)
+        self.name = name
+
+    def value(self, X):
+        """:math:`f(\\alpha_n) = \\frac1n \\sum_i V(x_i)`."""
+        X = checks.particles("X", X)
+        return float(checks.returned_shape("V", self.V(X), (len(X),)).mean())
+
+    def wasserstein_gradient(self, X):
+        """:math:`\\nabla V(x_i)` for each particle, shape ``(n, d)``."""
+        X = checks.particles("X", X)
+        return checks.returned_shape("grad_V", self.grad_V(X), X.shape)
+
+    def __add__(self, other):
+        return SumEnergy(self, other)
+
+
+def quadratic_potential(center, stiffness=1.0):
+    r"""The potential :math:`V(x) = \frac{\lambda}{2} |x - c|^2`, a :class:`PotentialEnergy`.
+
+    Its flow contracts every particle to ``c`` at rate :math:`\lambda`:
+    :math:`x(t) = c + e^{-\lambda t}(x(0) - c)`.
+    """
+    c = np.atleast_1d(np.asarray(center, dtype=float))
+    if c.ndim != 1 or not np.isfinite(c).all():
+        raise ValueError(f"center must be a finite vector of shape (d,), got {center!r}")
+    lam = checks.positive_number("stiffness", stiffness)
+    return PotentialEnergy(lambda X: 0.5 * lam * ((X - c) ** 2).sum(1),
+                           lambda X: lam * (X - c), name=f"{lam:g}/2 |x - c|^2")
+
+
+class InteractionEnergy:
+    r"""The interaction energy :math:`f(\alpha) = \iint k(x, y)\, d\alpha(x)\, d\alpha(y)`.
+
+    Parameters
+    ----------
+    kernel : Kernel
+        ``k`` with its two partial gradients; need not be symmetric.
+    """
+
+    def __init__(self, kernel):
+        if not isinstance(kernel, Kernel):
+            raise TypeError(f"kernel must be a Kernel, got {kernel!r}")
+        self.kernel = kernel
+        self.name = f"interaction {kernel.name}"
+
+    def value(self, X):
+        """:math:`f(\\alpha_n) = \\frac{1}{n^2} \\sum_{i,j} k(x_i, x_j)`."""
+        X = checks.particles("X", X)
+        n = len(X)
+        if hasattr(self.kernel, "matrix"):
+            return float(self.kernel.matrix(X).sum() / n ** 2)
+        K = checks.returned_shape(f"{self.kernel.name}.value",
+                                  self.kernel.value(X[:, None, :], X[None, :, :]), (n, n))
+        return float(K.sum() / n ** 2)
+
+    def wasserstein_gradient(self, X):
+        r""":math:`\nabla_{\mathcal W} f(\alpha_n)(x_i)` for each particle, shape ``(n, d)``."""
+        X = checks.particles("X", X)
+        if hasattr(self.kernel, "interaction_gradient"):
+            return self.kernel.interaction_gradient(X)
+        return interaction_gradient_broadcast(self.kernel, X)
+
+    def __add__(self, other):
+        return SumEnergy(self, other)
+
+
+class SumEnergy:
+    """The sum of several energies (made by ``+`` between energies)."""
+
+    def __init__(self, *terms):
+        self.terms = []
+        for term in terms:
+            self.terms.extend(term.terms if isinstance(term, SumEnergy) else [term])
+        self.name = " + ".join(t.name for t in self.terms)
+
+    def value(self, X):
+        return sum(t.value(X) for t in self.terms)
+
+    def wasserstein_gradient(self, X):
+        return sum(t.wasserstein_gradient(X) for t in self.terms)
+
+    def __add__(self, other):
+        return SumEnergy(self, other)
+
+
+# --------------------------------------------------------------------------
+# descent
+# --------------------------------------------------------------------------
+@dataclass
+class Trajectory:
+    """A computed particle flow.
+
+    Attributes
+    ----------
+    times : ndarray, shape (m,)
+        The times of the stored states, on the clock that was asked for.
+    X : ndarray, shape (m, n, d)
+        The particle positions at those times.
+    energy : ndarray, shape (m,)
+        The energy :math:`f(\\alpha_n)` at those times.
+    clock : str
+        "measure" or "particles" (see :func:`particle_descent`).
+    """
+
+    times: np.ndarray
+    X: np.ndarray
+    energy: np.ndarray
+    clock: str
+
+    def __len__(self):
+        return len(self.times)
+
+
+def particle_descent(energy, X0, tau, n_steps, clock="measure", store_every=1):
+    r"""Explicit Euler descent of a particle system, with its energy.
+
+    With ``clock="measure"`` each step is
+
+    .. math::
+
+        x_i^{k+1} = x_i^k - \tau\, \nabla_{\mathcal W} f(\alpha_n^k)(x_i^k),
+
+    the forward Euler scheme of the Wasserstein gradient flow of ``f`` seen
+    through particles; the time of step ``k`` is :math:`t_k = k\tau`. With
+    ``clock="particles"`` each step is :math:`X^{k+1} = X^k - \tau \nabla g(X^k)`,
+    the forward Euler scheme of the particle gradient flow of
+    :math:`g(X) = f(\alpha_n)`; since :math:`\nabla_{x_i} g = \frac1n
+    \nabla_{\mathcal W} f(\alpha_n)(x_i)`, its time ``s`` is the measure time
+    :math:`t = s / n`.
+
+    Parameters
+    ----------
+    energy : PotentialEnergy, InteractionEnergy or SumEnergy
+        The energy ``f``.
+    X0 : array_like, shape (n, d)
+        The initial positions.
+    tau : float
+        The step, > 0.
+    n_steps : int
+        The number of steps, >= 0.
+    clock : {"measure", "particles"}
+        Which flow is discretised (see above).
+    store_every : int
+        Keep every ``store_every``-th state (and the last).
+
+    Returns
+    -------
+    Trajectory
+
+    Raises
+    ------
+    ValueError
+        For non-finite or wrongly shaped ``X0``, ``tau <= 0``, negative
+        ``n_steps``, an unknown ``clock``, or an energy whose gradient has the
+        wrong shape; also when the iterates stop being finite (the step is
+        too large for the explicit scheme).
+
+    Examples
+    --------
+    >>> V = quadratic_potential([0.0], stiffness=1.0)
+    >>> traj = particle_descent(V, [[1.0]], tau=0.5, n_steps=2)
+    >>> traj.X[-1].item()  # (1 - 0.5)**2
+    0.25
+    """
+    X = checks.particles("X0", X0).copy()
+    tau = checks.positive_number("tau", tau)
+    n_steps = checks.integer("n_steps", n_steps, minimum=0)
+    store_every = checks.integer("store_every", store_every, minimum=1)
+    if clock not in ("measure", "particles"):
+        raise ValueError(f"clock must be 'measure' or 'particles', got {clock!r}")
+    if not hasattr(energy, "wasserstein_gradient"):
+        raise TypeError(f"energy must be an energy of this module, got {energy!r}")
+    scale = 1.0 if clock == "measure" else 1.0 / len(X)
+    times, states, values = [0.0], [X.copy()], [energy.value(X)]
+    for k in range(1, n_steps + 1):
+        X -= tau * scale * energy.wasserstein_gradient(X)
+        if not np.isfinite(X).all():
+            raise ValueError(
+                f"the particles left every bound at step {k} (tau={tau:g}); "
+                "the explicit scheme is unstable for this step: lower tau"
+            )
+        if k % store_every == 0 or k == n_steps:
+            times.append(k * tau)
+            states.append(X.copy())
+            values.append(energy.value(X))
+    return Trajectory(np.array(times), np.array(states), np.array(values), clock)
