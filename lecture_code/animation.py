@@ -26,19 +26,21 @@ Example
 """
 
 import io
+import os
+import tempfile
 import numbers
 import re
 from dataclasses import dataclass
 
 import matplotlib
-from matplotlib.animation import FuncAnimation
+from matplotlib.animation import HTMLWriter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from . import checks
 from .book_build import is_static_build
 
-__all__ = ["Slider", "Choice", "FlowAnimation", "animate_flow"]
+__all__ = ["Slider", "Choice", "FlowAnimation", "animate_flow", "particle_painter"]
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ class FlowAnimation:
             raise ValueError("simulate returned no frames; it must return at least one")
         self.frames = frames
         self.figure.clear()
+        self._set_animated(False)
+        self._animated, self._background = [], None
         self._update = checks.is_callable("the function returned by draw",
                                           self._draw(self.figure, frames))
         self.show_frame(0)
@@ -168,16 +172,43 @@ class FlowAnimation:
     def show_frame(self, i):
         """Draw frame ``i`` (0 <= i < len(frames)) on the figure."""
         i = checks.integer("i", i, minimum=0, maximum=len(self.frames) - 1)
-        self._update(i)
+        changed = self._update(i)
         self.current = i
+        return list(changed) if changed else []
+
+    def _set_animated(self, flag):
+        for artist in getattr(self, "_animated", []):
+            artist.set_animated(flag)
+
+    def render(self, i):
+        """Draw frame ``i`` into the figure's pixel buffer.
+
+        When ``update`` returns the artists it changed, only those are
+        redrawn over a saved background (blitting): a redraw then costs the
+        changed artists, not the axes, ticks and labels.
+        """
+        changed = self.show_frame(i)
+        canvas = self.figure.canvas
+        if not changed:
+            canvas.draw()
+            return
+        if self._background is None or changed != self._animated:
+            self._set_animated(False)
+            self._animated = changed
+            self._set_animated(True)
+            canvas.draw()
+            self.figure.set_layout_engine("none")  # freeze the layout under the background
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+        canvas.restore_region(self._background)
+        for artist in changed:
+            self.figure.draw_artist(artist)
 
     def frame_png(self, i):
         """Draw frame ``i`` and return it as PNG bytes (fast, low compression)."""
         from PIL import Image
 
-        self.show_frame(i)
+        self.render(i)
         canvas = self.figure.canvas
-        canvas.draw()
         image = Image.frombuffer("RGBA", canvas.get_width_height(),
                                  canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         out = io.BytesIO()
@@ -187,11 +218,21 @@ class FlowAnimation:
     # -- the static book ---------------------------------------------------
     def to_jshtml(self, embed_limit_mb=20):
         """All frames as a self-contained HTML/JavaScript player."""
-        animation = FuncAnimation(self.figure, lambda i: self.show_frame(int(i)),
-                                  frames=len(self.frames), interval=self.interval,
-                                  blit=False, repeat=True)
-        with matplotlib.rc_context({"animation.embed_limit": embed_limit_mb}):
-            html = animation.to_jshtml(default_mode="loop")
+        self._set_animated(False)  # savefig leaves animated artists out
+        self._background = None
+        # The writer behind FuncAnimation.to_jshtml, driven directly: an
+        # Animation object would stay hooked to the canvas's draw events.
+        writer = HTMLWriter(fps=1000 / self.interval, embed_frames=True,
+                            default_mode="loop")
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "animation.html")
+            with matplotlib.rc_context({"animation.embed_limit": embed_limit_mb}):
+                with writer.saving(self.figure, path, dpi=self.figure.dpi):
+                    for i in range(len(self.frames)):
+                        self.show_frame(i)
+                        writer.grab_frame()
+            with open(path, encoding="utf-8") as file:
+                html = file.read()
         self.show_frame(0)
         # matplotlib links Font Awesome 4 from a CDN for the player's icons;
         # the book's theme serves Font Awesome itself, so drop the outside link.
@@ -292,7 +333,9 @@ def animate_flow(simulate, draw, params=None, **options):
     draw : callable
         ``draw(fig, frames)`` creates the axes and artists on the matplotlib
         figure ``fig`` and returns ``update(i)``, which shows frame ``i`` by
-        changing those artists (for example ``scatter.set_offsets``).
+        changing those artists (for example ``scatter.set_offsets``). If
+        ``update`` returns the list of artists it changed, live redraws
+        only redraw those (blitting), which keeps them fast.
     params : dict of str to Slider or Choice, optional
         The flow's own parameters (particle count, step size, kernel width)
         and the controls that change them.
@@ -314,3 +357,52 @@ def animate_flow(simulate, draw, params=None, **options):
         a Slider or a Choice, or ``simulate`` returns no frames.
     """
     return FlowAnimation(simulate, draw, params, **options)
+
+
+def particle_painter(limits, *, title="", size=6.0, show_energy=True):
+    """A ``draw`` function for 2D particle flows (a :class:`~lecture_code.particles.Trajectory`).
+
+    The left panel shows the particles of frame ``i`` and its time, the
+    right one the energy along the whole flow with a marker at frame ``i``.
+
+    Parameters
+    ----------
+    limits : float or (float, float, float, float)
+        The square half-width of the view, or ``(xmin, xmax, ymin, ymax)``.
+    title : str
+        A title prefix for the particle panel.
+    size : float
+        The marker size of a particle.
+    show_energy : bool
+        Whether to draw the energy panel.
+    """
+    if isinstance(limits, numbers.Real):
+        limits = (-limits, limits, -limits, limits)
+
+    def draw(fig, trajectory):
+        axes = fig.subplots(1, 2 if show_energy else 1, squeeze=False)[0]
+        ax = axes[0]
+        ax.set_xlim(limits[0], limits[1])
+        ax.set_ylim(limits[2], limits[3])
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        cloud = ax.scatter(*trajectory.X[0].T, s=size, color="C0")
+        label = ax.set_title("")
+        if show_energy:
+            axes[1].plot(trajectory.times, trajectory.energy, color="C1")
+            axes[1].set_xlabel("time $t$")
+            axes[1].set_title("energy $f(\\alpha_t)$")
+            (marker,) = axes[1].plot([], [], "o", color="C1")
+
+        def update(i):
+            cloud.set_offsets(trajectory.X[i])
+            label.set_text(f"{title}  $t = {trajectory.times[i]:.2f}$".strip())
+            if show_energy:
+                marker.set_data([trajectory.times[i]], [trajectory.energy[i]])
+                return [cloud, label, marker]
+            return [cloud, label]
+
+        return update
+
+    return draw

@@ -33,9 +33,9 @@ import numpy as np
 from . import checks
 
 __all__ = [
-    "Kernel", "GaussianKernel", "quadratic_kernel", "bilinear_kernel",
+    "Kernel", "RadialKernel", "GaussianKernel", "squared_distances", "quadratic_kernel", "bilinear_kernel",
     "power_kernel", "PotentialEnergy", "InteractionEnergy", "quadratic_potential",
-    "Trajectory", "particle_descent", "interaction_gradient_broadcast",
+    "Trajectory", "particle_descent", "interaction_gradient_broadcast", "push_forward",
 ]
 
 
@@ -81,13 +81,86 @@ class Kernel:
         return f"<Kernel {self.name}>"
 
 
-class GaussianKernel(Kernel):
+def squared_distances(X):
+    """The matrix :math:`S_{ij} = |x_i - x_j|^2`, shape ``(n, n)``, by one matrix product."""
+    sq = (X ** 2).sum(1)
+    S = X @ (-2.0 * X.T)
+    S += sq[:, None]
+    S += sq[None, :]
+    np.maximum(S, 0.0, out=S)  # rounding can leave -1e-16
+    np.fill_diagonal(S, 0.0)
+    return S
+
+
+class RadialKernel(Kernel):
+    r"""A symmetric kernel of the distance, :math:`k(x, y) = \varphi(|x - y|^2)`.
+
+    Then :math:`\nabla_1 k(x, y) = 2\varphi'(|x-y|^2)(x - y)`, and the
+    Wasserstein gradient of the interaction energy at the particles is
+
+    .. math::
+
+        \nabla_{\mathcal W} f(\alpha_n)(x_i)
+        = \frac{2}{n} \sum_j w_{ij} (x_i - x_j),
+        \qquad w_{ij} = 2\varphi'(|x_i - x_j|^2),
+
+    evaluated as ``x_i * (W 1)_i - (W X)_i`` with one product of the
+    ``(n, n)`` matrix ``W`` by ``[X, 1]``: :math:`O(n^2 d)` operations and no
+    ``(n, n, d)`` array.
+
+    Parameters
+    ----------
+    phi : callable
+        :math:`\varphi(s)` on arrays of squared distances ``s``.
+    weight : callable
+        :math:`2\varphi'(s)` on arrays of squared distances (the diagonal
+        ``s = 0`` is set to zero afterwards, so a weight singular at 0 is
+        allowed).
+    """
+
+    def __init__(self, phi, weight, name="radial"):
+        self.phi = checks.is_callable("phi", phi)
+        self.weight = checks.is_callable("weight", weight)
+
+        def value(x, y):
+            return phi(((x - y) ** 2).sum(-1))
+
+        def grad_x(x, y):
+            diff = x - y
+            s = (diff ** 2).sum(-1, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = np.where(s > 0, weight(s), 0.0)
+            return w * diff
+
+        super().__init__(value, grad_x, name=name)
+
+    def matrix(self, X):
+        """The kernel matrix :math:`K_{ij} = k(x_i, x_j)`, shape ``(n, n)``."""
+        return self.phi(squared_distances(X))
+
+    def weights(self, X):
+        """The matrix :math:`w_{ij} = 2\varphi'(|x_i - x_j|^2)`, zero diagonal."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            W = self.weight(squared_distances(X))
+        np.fill_diagonal(W, 0.0)
+        return W
+
+    def interaction_gradient(self, X):
+        """Wasserstein gradient of the interaction energy at the particles, ``(n, d)``."""
+        n = len(X)
+        WX1 = self.weights(X) @ np.hstack([X, np.ones((n, 1))])
+        return 2.0 / n * (X * WX1[:, -1:] - WX1[:, :-1])
+
+
+class GaussianKernel(RadialKernel):
     r"""The Gaussian kernel :math:`k(x, y) = s\, e^{-|x-y|^2 / (2 h^2)}`.
 
     ``sign`` :math:`s = +1` makes particles repel (the energy is lowest
-    when they are far apart); :math:`s = -1` makes them attract. Its
-    interaction gradient is computed in :math:`O(n^2 d)` operations with two
-    matrix products and one exponential of an ``n x n`` array.
+    when they are far apart); :math:`s = -1` makes them attract. Here
+    :math:`w_{ij} = -k(x_i, x_j)/h^2`, and the exponent matrix
+    :math:`-|x_i - x_j|^2/(2h^2)` comes out of a single matrix product, so
+    the interaction gradient costs about one exponential of an ``n x n``
+    array.
 
     Parameters
     ----------
@@ -103,50 +176,28 @@ class GaussianKernel(Kernel):
             raise ValueError(f"sign must be 1 (repulsion) or -1 (attraction), got {sign!r}")
         self.sign = sign
         h2 = self.width ** 2
+        super().__init__(lambda s: sign * np.exp(-s / (2 * h2)),
+                         lambda s: -sign * np.exp(-s / (2 * h2)) / h2,
+                         name=f"Gaussian(h={width:g}, sign={sign:+d})")
 
-        def value(x, y):
-            return sign * np.exp(-((x - y) ** 2).sum(-1) / (2 * h2))
-
-        def grad_x(x, y):
-            return -(x - y) / h2 * value(x, y)[..., None]
-
-        super().__init__(value, grad_x, name=f"Gaussian(h={width:g}, sign={sign:+d})")
-
-    def _exponent_factors(self, X):
-        """Matrices P, Q with (P @ Q.T)[i, j] = -|x_i - x_j|^2 / (2 h^2)."""
+    def _exponent(self, X):
+        """The matrix :math:`-|x_i - x_j|^2/(2h^2)` as one product ``P @ Q.T``."""
         n = len(X)
         Z = X / self.width
-        sq = 0.5 * (Z ** 2).sum(1, keepdims=True)
+        half_sq = 0.5 * (Z ** 2).sum(1, keepdims=True)
         ones = np.ones((n, 1))
-        return np.hstack([Z, -sq, ones]), np.hstack([Z, ones, -sq])
+        E = np.hstack([Z, -half_sq, ones]) @ np.hstack([Z, ones, -half_sq]).T
+        return np.minimum(E, 0.0, out=E)  # rounding can leave +1e-16
 
     def matrix(self, X):
-        """The kernel matrix :math:`K_{ij} = k(x_i, x_j)`, shape ``(n, n)``."""
-        P, Q = self._exponent_factors(X)
-        K = P @ Q.T
-        np.minimum(K, 0.0, out=K)  # rounding can leave +1e-16 on the diagonal
-        np.exp(K, out=K)
-        if self.sign < 0:
-            np.negative(K, out=K)
-        return K
+        K = np.exp(self._exponent(X), out=None)
+        return K if self.sign > 0 else np.negative(K, out=K)
 
-    def interaction_gradient(self, X):
-        r"""Wasserstein gradient of :math:`\iint k\,d\alpha_n d\alpha_n` at the particles.
-
-        Since ``k`` is symmetric and :math:`\nabla_1 k(x, y) = -(x-y) k(x, y) / h^2`,
-
-        .. math::
-
-            \nabla_{\mathcal W} f(\alpha_n)(x_i)
-            = -\frac{2}{n h^2} \sum_j k(x_i, x_j) (x_i - x_j),
-
-        which is evaluated as ``x_i * (K 1)_i - (K X)_i`` with one product of
-        ``K`` by the matrix ``[X, 1]``.
-        """
-        n = len(X)
-        K = self.matrix(X)
-        KX1 = K @ np.hstack([X, np.ones((n, 1))])
-        return -2.0 / (n * self.width ** 2) * (X * KX1[:, -1:] - KX1[:, :-1])
+    def weights(self, X):
+        W = self._exponent(X)
+        np.exp(W, out=W)
+        W *= -self.sign / self.width ** 2
+        return W  # the diagonal term multiplies x_i - x_i = 0 anyway
 
 
 def quadratic_kernel():
@@ -155,9 +206,7 @@ def quadratic_kernel():
     Its Wasserstein gradient is :math:`2(x - m)` with ``m`` the mean of the
     measure, so the flow contracts every particle to the mean at rate 2.
     """
-    return Kernel(lambda x, y: 0.5 * ((x - y) ** 2).sum(-1),
-                  lambda x, y: np.broadcast_to(x - y, np.broadcast_shapes(x.shape, y.shape)),
-                  name="|x-y|^2/2")
+    return RadialKernel(lambda s: 0.5 * s, np.ones_like, name="|x-y|^2/2")
 
 
 def bilinear_kernel(A):
@@ -187,25 +236,17 @@ def power_kernel(a, b):
 
     For :math:`a > b \geq 1` particles attract at long range and repel at
     short range, and settle into a pattern whose shape depends on ``a``
-    and ``b`` (Balagué et al., 2013).
+    and ``b`` (in the plane: a ring for ``a=4, b=2``, a disk for
+    ``a=2, b=1``; see Balagué et al., 2013). Here
+    :math:`w = r^{a-2} - r^{b-2}` with :math:`r = |x-y|`.
     """
     a = checks.positive_number("a", a)
     b = checks.positive_number("b", b)
     if not a > b >= 1:
         raise ValueError(f"a and b must satisfy a > b >= 1, got a={a}, b={b}")
-
-    def value(x, y):
-        r = np.sqrt(((x - y) ** 2).sum(-1))
-        return r ** a / a - r ** b / b
-
-    def grad_x(x, y):
-        diff = x - y
-        r = np.sqrt((diff ** 2).sum(-1, keepdims=True))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(r > 0, r ** (a - 2) - r ** (b - 2), 0.0)
-        return scale * diff
-
-    return Kernel(value, grad_x, name=f"|r|^{a:g}/{a:g} - |r|^{b:g}/{b:g}")
+    return RadialKernel(lambda s: s ** (a / 2) / a - s ** (b / 2) / b,
+                        lambda s: s ** ((a - 2) / 2) - s ** ((b - 2) / 2),
+                        name=f"|r|^{a:g}/{a:g} - |r|^{b:g}/{b:g}")
 
 
 def interaction_gradient_broadcast(kernel, X):
@@ -413,7 +454,8 @@ def particle_descent(energy, X0, tau, n_steps, clock="measure", store_every=1):
     scale = 1.0 if clock == "measure" else 1.0 / len(X)
     times, states, values = [0.0], [X.copy()], [energy.value(X)]
     for k in range(1, n_steps + 1):
-        X -= tau * scale * energy.wasserstein_gradient(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X -= tau * scale * energy.wasserstein_gradient(X)
         if not np.isfinite(X).all():
             raise ValueError(
                 f"the particles left every bound at step {k} (tau={tau:g}); "
@@ -424,3 +466,54 @@ def particle_descent(energy, X0, tau, n_steps, clock="measure", store_every=1):
             states.append(X.copy())
             values.append(energy.value(X))
     return Trajectory(np.array(times), np.array(states), np.array(values), clock)
+
+
+def push_forward(v, X0, t_final, n_steps):
+    r"""Move particles along a velocity field: the flow map :math:`T_t`.
+
+    Integrates :math:`\dot x = v(x)` from each row of ``X0`` up to
+    ``t_final`` with the classical fourth-order Runge-Kutta scheme, so that
+    the returned cloud samples :math:`(T_{t})_\# \alpha_0` when ``X0``
+    samples :math:`\alpha_0`.
+
+    Parameters
+    ----------
+    v : callable
+        The velocity field, ``v(X)`` of shape ``(n, d)`` for positions
+        ``X`` of shape ``(n, d)``.
+    X0 : array_like, shape (n, d)
+        The initial positions.
+    t_final : float
+        The final time, >= 0.
+    n_steps : int
+        The number of Runge-Kutta steps, >= 1.
+
+    Returns
+    -------
+    ndarray, shape (n_steps + 1, n, d)
+        The positions at the times ``t_final * k / n_steps``.
+
+    Examples
+    --------
+    >>> X = push_forward(lambda X: -X, [[1.0]], t_final=1.0, n_steps=20)
+    >>> round(X[-1].item(), 6)  # exp(-1)
+    0.367879
+    """
+    X = checks.particles("X0", X0)
+    checks.is_callable("v", v)
+    t_final = checks.nonnegative_number("t_final", t_final)
+    n_steps = checks.integer("n_steps", n_steps, minimum=1)
+    h = t_final / n_steps
+
+    def velocity(Y):
+        return checks.returned_shape("v", v(Y), Y.shape)
+
+    states = [X]
+    for _ in range(n_steps):
+        k1 = velocity(X)
+        k2 = velocity(X + 0.5 * h * k1)
+        k3 = velocity(X + 0.5 * h * k2)
+        k4 = velocity(X + h * k3)
+        X = X + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        states.append(X)
+    return np.array(states)
