@@ -456,15 +456,18 @@ def particle_descent(energy, X0, tau, n_steps, clock="measure", store_every=1):
     for k in range(1, n_steps + 1):
         with np.errstate(over="ignore", invalid="ignore"):
             X -= tau * scale * energy.wasserstein_gradient(X)
-        if not np.isfinite(X).all():
+            finite = np.isfinite(X).all()
+            if finite and (k % store_every == 0 or k == n_steps):
+                value = energy.value(X)
+                finite = np.isfinite(value)
+                times.append(k * tau)
+                states.append(X.copy())
+                values.append(value)
+        if not finite:
             raise ValueError(
                 f"the particles left every bound at step {k} (tau={tau:g}); "
                 "the explicit scheme is unstable for this step: lower tau"
             )
-        if k % store_every == 0 or k == n_steps:
-            times.append(k * tau)
-            states.append(X.copy())
-            values.append(energy.value(X))
     return Trajectory(np.array(times), np.array(states), np.array(values), clock)
 
 
