@@ -25,7 +25,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 ## lab: JupyterLab on the chapters (they open as notebooks through jupytext)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 lab: $(STAMP)
+	@mkdir -p $(dir $(LAB_SETTINGS))
+	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
 	$(BIN)/jupyter lab --notebook-dir=book $(LAB_ROOT)
 
 ## bench: print the speed figures of every benchmark script
