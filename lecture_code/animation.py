@@ -26,6 +26,7 @@ Example
 """
 
 import io
+import math
 import os
 import tempfile
 import numbers
@@ -64,6 +65,10 @@ class Slider:
             number = getattr(self, field)
             if isinstance(number, bool) or not isinstance(number, numbers.Real):
                 raise TypeError(f"Slider {field} must be a number, got {number!r}")
+        if not all(math.isfinite(getattr(self, f)) for f in ("value", "min", "max", "step")):
+            raise ValueError(f"Slider numbers must be finite, got {self}")
+        if self.min >= self.max:
+            raise ValueError(f"Slider min must be < max, got min={self.min}, max={self.max}")
         if not self.min <= self.value <= self.max:
             raise ValueError(
                 f"Slider value must lie in [min, max] = [{self.min}, {self.max}], "
@@ -71,6 +76,8 @@ class Slider:
             )
         if self.step <= 0:
             raise ValueError(f"Slider step must be > 0, got {self.step}")
+        if not isinstance(self.log, bool):
+            raise TypeError(f"Slider log must be True or False, got {self.log!r}")
         if self.log and self.min <= 0:
             raise ValueError(f"a log Slider needs min > 0, got {self.min}")
 
@@ -87,7 +94,11 @@ class Slider:
             raise ValueError(
                 f"{name} must lie in [{self.min}, {self.max}], got {value}"
             )
-        return int(value) if self.is_integer else float(value)
+        if self.is_integer:
+            if value != int(value):
+                raise ValueError(f"{name} must be a whole number, got {value}")
+            return int(value)
+        return float(value)
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,8 @@ class Choice:
     label: str | None = None
 
     def __post_init__(self):
+        if not isinstance(self.options, (tuple, list)) or not self.options:
+            raise TypeError(f"Choice options must be a non-empty tuple, got {self.options!r}")
         if self.value not in self.options:
             raise ValueError(
                 f"Choice value must be one of {list(self.options)}, got {self.value!r}"
@@ -166,8 +179,15 @@ class FlowAnimation:
                     f"unknown parameter {name!r}; this flow has {sorted(self.params)}"
                 )
             changes[name] = self.params[name].check(name, value)
+        previous = dict(self.values)
         self.values.update(changes)
-        self._recompute()
+        try:
+            self._recompute()
+        except Exception:
+            # Nothing half-done: back to the previous parameters and frames.
+            self.values = previous
+            self._recompute()
+            raise
 
     def show_frame(self, i):
         """Draw frame ``i`` (0 <= i < len(frames)) on the figure."""
@@ -378,8 +398,18 @@ def particle_painter(limits, *, title="", size=6.0, show_energy=True):
     """
     if isinstance(limits, numbers.Real):
         limits = (-limits, limits, -limits, limits)
+    limits = tuple(limits)
+    if len(limits) != 4 or not (limits[0] < limits[1] and limits[2] < limits[3]):
+        raise ValueError("limits must be a half-width > 0 or (xmin, xmax, ymin, ymax) "
+                         f"with xmin < xmax and ymin < ymax, got {limits}")
 
     def draw(fig, trajectory):
+        X = getattr(trajectory, "X", None)
+        if not hasattr(trajectory, "energy") or getattr(X, "ndim", 0) != 3 or X.shape[2] != 2:
+            raise TypeError("particle_painter draws a Trajectory of particles in the plane "
+                            f"(X of shape (m, n, 2)), got {type(trajectory).__name__}"
+                            + (f" with X of shape {X.shape}" if hasattr(X, "shape") else ""))
+        clock = "s" if getattr(trajectory, "clock", "measure") == "particles" else "t"
         axes = fig.subplots(1, 2 if show_energy else 1, squeeze=False)[0]
         ax = axes[0]
         ax.set_xlim(limits[0], limits[1])
@@ -391,13 +421,13 @@ def particle_painter(limits, *, title="", size=6.0, show_energy=True):
         label = ax.set_title("")
         if show_energy:
             axes[1].plot(trajectory.times, trajectory.energy, color="C1")
-            axes[1].set_xlabel("time $t$")
+            axes[1].set_xlabel(f"time ${clock}$")
             axes[1].set_title("energy $f(\\alpha_t)$")
             (marker,) = axes[1].plot([], [], "o", color="C1")
 
         def update(i):
             cloud.set_offsets(trajectory.X[i])
-            label.set_text(f"{title}  $t = {trajectory.times[i]:.2f}$".strip())
+            label.set_text(f"{title}  ${clock} = {trajectory.times[i]:.2f}$".strip())
             if show_energy:
                 marker.set_data([trajectory.times[i]], [trajectory.energy[i]])
                 return [cloud, label, marker]

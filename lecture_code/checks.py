@@ -56,7 +56,10 @@ def particles(name, X, dim=None):
     ``dim`` columns when ``dim`` is given, and contains only finite numbers.
     """
     try:
-        array = np.asarray(X, dtype=float)
+        raw = np.asarray(X)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError
+        array = raw.astype(float)
     except (TypeError, ValueError):
         raise TypeError(
             f"{name} must be an array of particle positions of shape (n, d), "

@@ -83,6 +83,8 @@ class Kernel:
 
 def squared_distances(X):
     """The matrix :math:`S_{ij} = |x_i - x_j|^2`, shape ``(n, n)``, by one matrix product."""
+    X = checks.particles("X", X)
+    X = X - X.mean(0)  # distances do not change; precision does
     sq = (X ** 2).sum(1)
     S = X @ (-2.0 * X.T)
     S += sq[:, None]
@@ -139,7 +141,13 @@ class RadialKernel(Kernel):
         return self.phi(squared_distances(X))
 
     def _factors(self, X):
-        """Matrices ``P``, ``Q`` with ``(P @ Q.T)[i, j] = |x_i - x_j|^2``."""
+        """Matrices ``P``, ``Q`` with ``(P @ Q.T)[i, j] = |x_i - x_j|^2``.
+
+        The cloud is centred first: distances do not change, and the
+        expansion :math:`|x|^2 + |y|^2 - 2x\\cdot y` loses no precision to a
+        common offset.
+        """
+        X = X - X.mean(0)
         ones, sq = np.ones((len(X), 1)), (X ** 2).sum(1, keepdims=True)
         return np.hstack([-2.0 * X, sq, ones]), np.hstack([X, ones, sq])
 
@@ -147,9 +155,8 @@ class RadialKernel(Kernel):
         """Turn rows ``start:`` of ``P @ Q.T`` into rows of ``w`` (in place)."""
         np.maximum(E, 0.0, out=E)  # rounding can leave -1e-16
         with np.errstate(divide="ignore", invalid="ignore"):
-            W = self.weight(E)
-        rows = np.arange(len(W))
-        W[rows, start + rows] = 0.0
+            W = checks.returned_shape("weight", self.weight(E), E.shape)
+        W[E == 0.0] = 0.0  # the diagonal, and coincident particles: x_i - x_j = 0
         return W
 
     _weight_scale = 1.0  # a constant factor of w applied after the products
@@ -162,6 +169,7 @@ class RadialKernel(Kernel):
         the cost is then close to that of evaluating ``w`` once per pair.
         """
         n = len(X)
+        X = X - X.mean(0)  # the formula is translation invariant; rounding is not
         P, Q = self._factors(X)
         X1 = np.hstack([X, np.ones((n, 1))])
         WX1 = np.empty_like(X1)
@@ -194,8 +202,9 @@ class GaussianKernel(RadialKernel):
 
     def __init__(self, width, sign=1):
         self.width = checks.positive_number("width", width)
-        if sign not in (1, -1):
+        if isinstance(sign, bool) or sign not in (1, -1):
             raise ValueError(f"sign must be 1 (repulsion) or -1 (attraction), got {sign!r}")
+        sign = int(sign)
         self.sign = sign
         h2 = self.width ** 2
         super().__init__(lambda s: sign * np.exp(-s / (2 * h2)),
@@ -204,7 +213,7 @@ class GaussianKernel(RadialKernel):
 
     def _factors(self, X):
         """Matrices ``P``, ``Q`` with ``(P @ Q.T)[i, j] = -|x_i - x_j|^2 / (2 h^2)``."""
-        Z = X / self.width
+        Z = (X - X.mean(0)) / self.width
         ones, half_sq = np.ones((len(X), 1)), 0.5 * (Z ** 2).sum(1, keepdims=True)
         return np.hstack([Z, -half_sq, ones]), np.hstack([Z, ones, -half_sq])
 
@@ -328,8 +337,15 @@ def quadratic_potential(center, stiffness=1.0):
     if c.ndim != 1 or not np.isfinite(c).all():
         raise ValueError(f"center must be a finite vector of shape (d,), got {center!r}")
     lam = checks.positive_number("stiffness", stiffness)
-    return PotentialEnergy(lambda X: 0.5 * lam * ((X - c) ** 2).sum(1),
-                           lambda X: lam * (X - c), name=f"{lam:g}/2 |x - c|^2")
+
+    def offset(X):
+        if X.shape[1] != len(c):
+            raise ValueError(f"the particles have d = {X.shape[1]} coordinates but the "
+                             f"potential's center has {len(c)}")
+        return X - c
+
+    return PotentialEnergy(lambda X: 0.5 * lam * (offset(X) ** 2).sum(1),
+                           lambda X: lam * offset(X), name=f"{lam:g}/2 |x - c|^2")
 
 
 class InteractionEnergy:
@@ -374,6 +390,8 @@ class SumEnergy:
     def __init__(self, *terms):
         self.terms = []
         for term in terms:
+            if not hasattr(term, "wasserstein_gradient"):
+                raise TypeError(f"only energies can be added, got {term!r}")
             self.terms.extend(term.terms if isinstance(term, SumEnergy) else [term])
         self.name = " + ".join(t.name for t in self.terms)
 
@@ -429,8 +447,8 @@ def particle_descent(energy, X0, tau, n_steps, clock="measure", store_every=1):
     ``clock="particles"`` each step is :math:`X^{k+1} = X^k - \tau \nabla g(X^k)`,
     the forward Euler scheme of the particle gradient flow of
     :math:`g(X) = f(\alpha_n)`; since :math:`\nabla_{x_i} g = \frac1n
-    \nabla_{\mathcal W} f(\alpha_n)(x_i)`, its time ``s`` is the measure time
-    :math:`t = s / n`.
+    \nabla_{\mathcal W} f(\alpha_n)(x_i)`, its time ``s`` corresponds to the measure
+    time :math:`t = s / n`.
 
     Parameters
     ----------
@@ -475,10 +493,19 @@ def particle_descent(energy, X0, tau, n_steps, clock="measure", store_every=1):
     if not hasattr(energy, "wasserstein_gradient"):
         raise TypeError(f"energy must be an energy of this module, got {energy!r}")
     scale = 1.0 if clock == "measure" else 1.0 / len(X)
-    times, states, values = [0.0], [X.copy()], [energy.value(X)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        start = energy.value(X)
+    if not np.isfinite(start):
+        raise ValueError(f"the energy {energy.name} is not finite at X0 (got {start}); "
+                         "check the potential or kernel and the starting positions")
+    times, states, values = [0.0], [X.copy()], [start]
     for k in range(1, n_steps + 1):
         with np.errstate(over="ignore", invalid="ignore"):
-            X -= tau * scale * energy.wasserstein_gradient(X)
+            gradient = energy.wasserstein_gradient(X)
+            if np.isnan(gradient).any() and np.isfinite(X).all():
+                raise ValueError(f"the gradient of {energy.name} is NaN at step {k - 1} "
+                                 "although every particle is finite: check grad_V or the kernel")
+            X -= tau * scale * gradient
             finite = np.isfinite(X).all()
             if finite and (k % store_every == 0 or k == n_steps):
                 value = energy.value(X)
@@ -532,14 +559,18 @@ def push_forward(v, X0, t_final, n_steps):
     h = t_final / n_steps
 
     def velocity(Y):
-        return checks.returned_shape("v", v(Y), Y.shape)
+        return checks.returned_shape("v", v(Y.copy()), Y.shape)
 
-    states = [X]
-    for _ in range(n_steps):
-        k1 = velocity(X)
-        k2 = velocity(X + 0.5 * h * k1)
-        k3 = velocity(X + 0.5 * h * k2)
-        k4 = velocity(X + h * k3)
-        X = X + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        states.append(X)
+    states = [X.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(1, n_steps + 1):
+            k1 = velocity(X)
+            k2 = velocity(X + 0.5 * h * k1)
+            k3 = velocity(X + 0.5 * h * k2)
+            k4 = velocity(X + h * k3)
+            X = X + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            if not np.isfinite(X).all():
+                raise ValueError(f"the particles left every bound at step {step} "
+                                 f"(t = {step * h:g}): the field v blows up, or use more n_steps")
+            states.append(X)
     return np.array(states)

@@ -89,3 +89,30 @@ def test_bad_input_is_refused(flow):
         Slider(2, 0, 1, 1)
     with pytest.raises(ValueError, match="i must be <= 20, got 21"):
         flow.show_frame(21)
+
+
+def test_failed_parameter_change_leaves_the_animation_as_it_was():
+    def fragile(n):
+        if n > 100:
+            raise RuntimeError("too many particles for this demo")
+        return simulate(n, 0.05)
+
+    flow = animate_flow(fragile, particle_painter(3.0), {"n": Slider(50, 10, 200, 10)}, mode="live")
+    with pytest.raises(RuntimeError, match="too many"):
+        flow.set_params(n=150)
+    assert flow.values == {"n": 50} and flow.frames.X.shape[1] == 50
+    assert "n = 50" in flow.parameter_line()
+    assert flow.frame_png(3)[:4] == b"\x89PNG"
+
+
+def test_slider_and_painter_checks():
+    with pytest.raises(ValueError, match="n must be a whole number, got 5.9"):
+        Slider(50, 1, 100, 1).check("n", 5.9)
+    with pytest.raises(ValueError, match="Slider min must be < max"):
+        Slider(1, 2, 0, 1)
+    with pytest.raises(TypeError, match="Choice options must be a non-empty tuple"):
+        Choice("ab", "abc")
+    with pytest.raises(ValueError, match="limits must be"):
+        particle_painter((1, 2))
+    with pytest.raises(TypeError, match=r"X of shape \(m, n, 2\)"):
+        animate_flow(lambda: [1, 2], particle_painter(1.0))

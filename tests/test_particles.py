@@ -173,3 +173,25 @@ def test_other_bad_arguments_are_refused():
         P.InteractionEnergy(lambda x, y: x)
     with pytest.raises(ValueError, match=r"X0 must have 2 columns|v must return"):
         P.push_forward(lambda X: X[:, :1], [[1.0, 2.0]], 1.0, 4)
+
+
+@pytest.mark.parametrize("name", ["power-disk", "power-ring", "gaussian-repulsive", "quadratic"])
+def test_fast_gradient_survives_coincident_and_far_away_particles(name, rng):
+    kernel = KERNELS[name]
+    X = rng.normal(size=(50, 2)) * 1e-3 + 1e4   # far from the origin, tightly packed
+    X[1] = X[0]                                   # two particles at the same point
+    fast, broadcast = kernel.interaction_gradient(X), P.interaction_gradient_broadcast(kernel, X)
+    assert np.isfinite(fast).all()
+    np.testing.assert_allclose(fast, broadcast, rtol=1e-6, atol=1e-9 * np.abs(broadcast).max())
+
+
+def test_blow_ups_and_nan_gradients_are_named():
+    with pytest.raises(ValueError, match="the field v blows up"):
+        P.push_forward(lambda X: X ** 2, [[1.0, 1.0]], 5.0, 10)
+    nan_potential = P.PotentialEnergy(lambda X: (X ** 2).sum(1), lambda X: X * np.nan)
+    with pytest.raises(ValueError, match="gradient of potential is NaN at step 0"):
+        P.particle_descent(nan_potential, [[1.0]], 0.1, 3)
+    with pytest.raises(ValueError, match="the particles have d = 2 coordinates but the potential's center has 1"):
+        P.particle_descent(P.quadratic_potential([1.0]), [[1.0, 2.0]], 0.1, 3)
+    with pytest.raises(TypeError, match="X0 must be an array of particle positions"):
+        P.particle_descent(P.quadratic_potential([1.0]), [[1.0 + 2j]], 0.1, 3)
