@@ -240,6 +240,8 @@ class FlowAnimation:
         """All frames as a self-contained HTML/JavaScript player."""
         self._set_animated(False)  # savefig leaves animated artists out
         self._background = None
+        self.figure.canvas.draw()
+        self.figure.set_layout_engine("none")  # lay out once, not once per frame
         # The writer behind FuncAnimation.to_jshtml, driven directly: an
         # Animation object would stay hooked to the canvas's draw events.
         writer = HTMLWriter(fps=1000 / self.interval, embed_frames=True,
