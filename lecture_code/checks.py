@@ -101,3 +101,33 @@ def is_callable(name, value):
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {_show(value)}")
     return value
+
+
+def density_values(name, values, shape, total=None, rtol=1e-9):
+    """Return grid values of a density (or of cell masses) as a float array.
+
+    Checks the shape, that every entry is finite and >= 0, that the total is
+    positive and, when ``total`` is given, that the entries sum to it.
+    """
+    try:
+        raw = np.asarray(values)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError
+        array = raw.astype(float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of shape {tuple(shape)}, got {_show(values)}") from None
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have the grid's shape {tuple(shape)}, got shape {array.shape}")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        raise ValueError(f"{name} must contain only finite numbers, got {int(bad.sum())} non-finite entries")
+    if (array < 0).any():
+        i = np.unravel_index(int(np.argmin(array)), array.shape)
+        raise ValueError(
+            f"{name} must be a density (>= 0 everywhere), got {array[i]:.3g} at index "
+            f"{tuple(int(j) for j in i)} ({int((array < 0).sum())} negative cells)")
+    if array.sum() <= 0:
+        raise ValueError(f"{name} must have positive mass, got total {array.sum():g}")
+    if total is not None and abs(array.sum() - total) > rtol * total:
+        raise ValueError(f"{name} must sum to {total:g}, got sum {array.sum()!r}")
+    return array

@@ -128,22 +128,7 @@ class Grid:
 
     def check_density(self, name, rho):
         """Return ``rho`` as a float array of the grid's shape, finite, >= 0 and of positive mass."""
-        try:
-            array = np.array(rho, dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be an array of shape {self.shape}, got {checks._show(rho)}") from None
-        if array.shape != self.shape:
-            raise ValueError(f"{name} must have the grid's shape {self.shape}, got shape {array.shape}")
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} must contain only finite numbers, got {int((~np.isfinite(array)).sum())} non-finite entries")
-        if (array < 0).any():
-            i = np.unravel_index(int(np.argmin(array)), array.shape)
-            raise ValueError(
-                f"{name} must be a density (>= 0 everywhere), got {array[i]:.3g} at index "
-                f"{tuple(int(j) for j in i)} ({int((array < 0).sum())} negative cells)")
-        if array.sum() <= 0:
-            raise ValueError(f"{name} must have positive mass, got total mass {self.integrate(array):g}")
-        return array
+        return checks.density_values(name, rho, self.shape)
 
     def density(self, function):
         r"""Cell values of ``function(*points)``, normalised to mass 1."""

@@ -248,19 +248,8 @@ class EntropicStep:
 
 
 def _density(name, p, grid):
-    try:
-        p = np.asarray(p, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of cell masses, got {checks._show(p)}") from None
-    if p.shape != grid.shape:
-        raise ValueError(f"{name} must have the grid's shape {grid.shape}, got shape {p.shape}")
-    if not np.isfinite(p).all():
-        raise ValueError(f"{name} must contain only finite numbers")
-    if (p < 0).any():
-        raise ValueError(f"{name} must be non-negative, got minimum {p.min()!r}")
-    if abs(p.sum() - 1) > 1e-9:
-        raise ValueError(f"{name} must sum to 1 (a probability), got sum {p.sum()!r}")
-    return p
+    """Cell masses of a probability on the grid: checked shape, >= 0, sum 1."""
+    return checks.density_values(name, p, grid.shape, total=1.0)
 
 
 def _potential(V, grid):

@@ -115,7 +115,7 @@ def test_step_warns_and_keeps_the_log_when_stopped_early(line):
 @pytest.mark.parametrize("change, error, match", [
     ({"tau": 0.0}, ValueError, "tau must be a finite number > 0, got 0.0"),
     ({"eps": -1e-3}, ValueError, "eps must be a finite number > 0"),
-    ({"p": "negative"}, ValueError, "p must be non-negative"),
+    ({"p": "negative"}, ValueError, r"p must be a density \(>= 0 everywhere\)"),
     ({"p": "short"}, ValueError, r"p must have the grid's shape \(160,\), got shape \(159,\)"),
     ({"p": "unnormalised"}, ValueError, "sum to 1"),
     ({"V": np.zeros(10)}, ValueError, "V must have the grid's shape"),
