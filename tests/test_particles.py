@@ -195,3 +195,13 @@ def test_blow_ups_and_nan_gradients_are_named():
         P.particle_descent(P.quadratic_potential([1.0]), [[1.0, 2.0]], 0.1, 3)
     with pytest.raises(TypeError, match="X0 must be an array of particle positions"):
         P.particle_descent(P.quadratic_potential([1.0]), [[1.0 + 2j]], 0.1, 3)
+
+
+def test_ring_pattern_settles_on_the_predicted_circle(rng):
+    """k = r^4/4 - r^2/2 in the plane: minimisers live on the circle of radius 1/sqrt(3)."""
+    X0 = 0.3 * rng.normal(size=(200, 2))
+    traj = P.particle_descent(P.InteractionEnergy(P.power_kernel(4, 2)), X0, 0.02, 600,
+                              store_every=600)
+    radii = np.linalg.norm(traj.X[-1] - traj.X[-1].mean(0), axis=1)
+    assert abs(np.median(radii) - 1 / np.sqrt(3)) < 0.01
+    assert traj.energy[-1] == pytest.approx(-1 / 6, abs=2e-3)

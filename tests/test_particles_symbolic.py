@@ -101,3 +101,23 @@ def test_explicit_euler_threshold_for_a_quadratic_potential():
     tau, lam = sp.symbols("tau lambda", positive=True)
     region = sp.solve_univariate_inequality(sp.Abs(1 - tau * lam) < 1, tau, relational=False)
     assert region == sp.Interval.open(0, 2 / lam)
+
+
+def test_euler_error_expansion_for_a_quadratic_potential():
+    """(1 - tau lam)^(t/tau) = e^{-lam t} (1 - lam^2 t tau / 2 + O(tau^2)): first order."""
+    tau, lam, t = sp.symbols("tau lambda t", positive=True)
+    factor = sp.exp(t / tau * sp.log(1 - tau * lam))
+    series = sp.series(factor, tau, 0, 2).removeO()
+    assert sp.simplify(series - sp.exp(-lam * t) * (1 - lam ** 2 * t * tau / 2)) == 0
+
+
+def test_power_kernel_four_two_ring_radius():
+    """For k = r^4/4 - r^2/2, the uniform ring of radius R has energy 3R^4/2 - R^2,
+    smallest at R = 1/sqrt(3) where it is -1/6."""
+    R, theta = sp.symbols("R theta", positive=True)
+    r2 = 2 * R ** 2 * (1 - sp.cos(theta))  # |x - y|^2 for two points at angle theta
+    energy = sp.integrate(r2 ** 2 / 4 - r2 / 2, (theta, 0, 2 * sp.pi)) / (2 * sp.pi)
+    assert sp.simplify(energy - (sp.Rational(3, 2) * R ** 4 - R ** 2)) == 0
+    critical = sp.solve(sp.diff(energy, R), R)
+    assert critical == [1 / sp.sqrt(3)]
+    assert energy.subs(R, critical[0]) == sp.Rational(-1, 6)
