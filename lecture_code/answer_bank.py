@@ -40,7 +40,8 @@ RULES = ("up_to_constant", "equal")
 #: Feedback kinds a wrong answer can get.
 FEEDBACK_KINDS = ("sign", "factor", "missing_term", "extra_term", "term_sign",
                   "term_factor", "order", "wrong_variable", "wrong_type",
-                  "undefined", "incorrect", "parse_error")
+                  "undefined", "incorrect", "parse_error", "unknown_name", "unsupported",
+                  "undecidable", "time_limit", "could_not_evaluate")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,10 @@ Example
 ('vector', Derivative(rho(x1), x1)/rho(x1))
 """
 
+import contextvars
 import math
+import time
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -37,12 +40,69 @@ from sympy.core.function import AppliedUndef
 
 from .answer_parser import AnswerNameError, AnswerSyntaxError
 
-__all__ = ["AnswerShapeError", "NotSymbolic", "Value", "Instance", "evaluate",
-           "to_floats"]
+__all__ = ["AnswerShapeError", "AnswerUndefinedError", "AnswerTimeLimit", "NotSymbolic",
+           "Value", "Instance", "evaluate", "to_floats", "deadline"]
 
 
 class AnswerShapeError(AnswerSyntaxError):
     """An answer combining scalars, vectors and matrices in a way that has no meaning."""
+
+
+class AnswerUndefinedError(AnswerSyntaxError):
+    """An answer with an undefined piece: a division by zero, log(0), sqrt(-1) ..."""
+
+
+class AnswerTimeLimit(AnswerSyntaxError):
+    """An answer whose evaluation would take longer than the time limit."""
+
+
+#: Time (``time.perf_counter()``) after which evaluation stops, or None.
+_DEADLINE = contextvars.ContextVar("answer_deadline", default=None)
+
+
+class deadline:
+    """Context manager: stop :func:`evaluate` and :func:`to_floats` at a wall-clock time.
+
+    Parameters
+    ----------
+    when : float or None
+        A ``time.perf_counter()`` value; None for no limit.
+    """
+
+    def __init__(self, when):
+        self.when = when
+        self.token = None
+
+    def __enter__(self):
+        self.token = _DEADLINE.set(self.when)
+        return self
+
+    def __exit__(self, *exc):
+        _DEADLINE.reset(self.token)
+        return False
+
+
+def _check_time(node=None, text=""):
+    when = _DEADLINE.get()
+    if when is not None and time.perf_counter() > when:
+        raise AnswerTimeLimit("the answer takes too long to evaluate (the time limit of a "
+                              "check was reached); simplify it", None, text)
+
+
+_BAD = (sp.zoo, sp.nan, sp.oo, -sp.oo)
+
+
+def _defined(value, node, text, what):
+    """Raise AnswerUndefinedError if a value holds zoo, nan, an infinity or i."""
+    entries = value.entries() if isinstance(value, Value) else [value]
+    for e in entries:
+        if isinstance(e, sp.Basic) and (e.has(*_BAD) or e.has(sp.I)):
+            imaginary = e.has(sp.I) and not e.has(*_BAD)
+            reason = ("an imaginary number (the square root or log of a negative "
+                      "number)" if imaginary else "a division by zero or log(0)")
+            raise AnswerUndefinedError(
+                f"Not right: {what} is undefined: it contains {reason}", node.pos, text)
+    return value
 
 
 class NotSymbolic(Exception):
@@ -239,6 +299,7 @@ class Instance:
         hit = self._jets.get(key)
         if hit is not None:
             return hit
+        _check_time()
         slots, expr = self.concrete[func]
         if not any(counts):
             out = expr
@@ -361,6 +422,7 @@ def evaluate(node, instance, text="", bound=None):
         In a symbolic instance, for ``integral`` and ``expm``.
     """
     bound = bound or {}
+    _check_time(node, text)
     ev = lambda n: evaluate(n, instance, text, bound)  # noqa: E731
     k = node.kind
     if k == "num":
@@ -380,7 +442,9 @@ def evaluate(node, instance, text="", bound=None):
         base = ev(node.args[0])
         q = node.args[1].value
         if base.kind == "scalar":
-            return Value("scalar", base.data ** sp.Rational(q.numerator, q.denominator))
+            return _defined(Value("scalar", base.data ** sp.Rational(q.numerator,
+                                                                      q.denominator)),
+                            node, text, "a power")
         if base.kind == "matrix" and q.denominator == 1 and 1 <= q <= 4:
             out = base.data
             for _ in range(int(q) - 1):
@@ -400,7 +464,10 @@ def evaluate(node, instance, text="", bound=None):
     if k == "div":
         if b.kind != "scalar":
             raise _shape_error(f"cannot divide by {_WORD[b.kind]}", node, text)
-        return Value(a.kind, a.data / b.data)
+        if b.data == 0:
+            raise AnswerUndefinedError("Not right: the answer divides by zero", node.pos,
+                                       text)
+        return _defined(Value(a.kind, a.data / b.data), node, text, "a quotient")
     return _product(a, b, node, text)
 
 
@@ -444,6 +511,12 @@ def _scalar_arg(value, fname, node, text):
     return value.data
 
 
+def _diff(expr, var, node, text):
+    """sympy derivative, after a look at the clock (derivatives are the costly step)."""
+    _check_time(node, text)
+    return sp.diff(expr, var)
+
+
 def _call(node, inst, text, bound):
     fname = node.value
     if fname == "integral":
@@ -470,16 +543,17 @@ def _call(node, inst, text, bound):
         return Value("scalar", inst.kernels[fname](args[0].data, args[1].data))
     if fname == "grad":
         s = _scalar_arg(args[0], "grad", node, text)
-        return Value("vector", sp.Matrix([sp.diff(s, xi) for xi in x]))
+        return Value("vector", sp.Matrix([_diff(s, xi, node, text) for xi in x]))
     if fname == "laplacian":
         s = _scalar_arg(args[0], "laplacian", node, text)
-        return Value("scalar", sum((sp.diff(sp.diff(s, xi), xi) for xi in x), sp.Integer(0)))
+        return Value("scalar", sum((_diff(_diff(s, xi, node, text), xi, node, text)
+                                    for xi in x), sp.Integer(0)))
     if fname == "div":
         v = args[0]
         if v.kind != "vector":
             raise _shape_error(f"div needs a vector field, got {_WORD[v.kind]}", node, text)
-        return Value("scalar", sum((sp.diff(v.data[i], x[i]) for i in range(len(x))),
-                                   sp.Integer(0)))
+        return Value("scalar", sum((_diff(v.data[i], x[i], node, text)
+                                    for i in range(len(x))), sp.Integer(0)))
     if fname == "dot":
         u, v = args
         if u.kind not in ("vector", "row") or v.kind not in ("vector", "row"):
@@ -494,7 +568,8 @@ def _call(node, inst, text, bound):
         raise _shape_error(f"{fname} needs a scalar or a vector", node, text)
     if fname in ("log", "exp", "sqrt"):
         s = _scalar_arg(args[0], fname, node, text)
-        return Value("scalar", {"log": sp.log, "exp": sp.exp, "sqrt": sp.sqrt}[fname](s))
+        out = {"log": sp.log, "exp": sp.exp, "sqrt": sp.sqrt}[fname](s)
+        return _defined(Value("scalar", out), node, text, f"{fname}(...)")
     if fname == "transpose":
         v = args[0]
         flip = {"vector": "row", "row": "vector", "matrix": "matrix", "scalar": "scalar"}
@@ -509,8 +584,25 @@ def _call(node, inst, text, bound):
             raise _shape_error("expm of a matrix that depends on x is not supported",
                                node, text)
         from scipy.linalg import expm
-        numbers = np.array(v.data.tolist(), dtype=float)
-        return Value("matrix", sp.Matrix(expm(numbers).tolist()))
+        _defined(v, node, text, "the argument of expm")
+        try:
+            numbers = np.array([[_fnum(e, {}, {}, inst) for e in row]
+                                for row in v.data.tolist()], dtype=float)
+        except AnswerTimeLimit:
+            raise
+        except (_Undefined, ValueError, OverflowError, ZeroDivisionError, TypeError):
+            raise AnswerUndefinedError("Not right: the argument of expm is undefined or "
+                                       "too large", node.pos, text) from None
+        if float(np.max(np.abs(numbers), initial=0.0)) > 700.0:
+            raise AnswerUndefinedError("Not right: the argument of expm is too large "
+                                       "(its exponential overflows)", node.pos, text)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = expm(numbers)
+        if not np.all(np.isfinite(out)):
+            raise AnswerUndefinedError("Not right: the exponential of this matrix overflows",
+                                       node.pos, text)
+        return Value("matrix", sp.Matrix(out.tolist()))
     raise AnswerShapeError(f"the function {fname} is not available here", node.pos, text)
 
 
@@ -526,9 +618,14 @@ def _fnum(e, env, memo, inst):
     hit = memo.get(e)
     if hit is not None:
         return hit
+    if len(memo) % 256 == 255:
+        _check_time()
     rec = lambda a: _fnum(a, env, memo, inst)  # noqa: E731
     if e.is_Number or e.is_NumberSymbol:
-        out = float(e)
+        try:
+            out = float(e)
+        except TypeError:  # zoo, or a complex number
+            raise _Undefined(str(e)) from None
     elif e.is_Symbol:
         out = env[e]
     elif isinstance(e, sp.Add):
@@ -618,8 +715,12 @@ def to_floats(value, instance, points):
         env = {xi: float(v) for xi, v in zip(instance.x, pt)}
         memo = {}
         for e in entries:
+            _check_time()
             try:
                 out.append(_fnum(e, env, memo, instance))
-            except (_Undefined, ValueError, OverflowError, ZeroDivisionError, KeyError):
+            except AnswerTimeLimit:
+                raise
+            except (_Undefined, ValueError, OverflowError, ZeroDivisionError, KeyError,
+                    TypeError, RecursionError):
                 out.append(float("nan"))
     return np.array(out, dtype=float)

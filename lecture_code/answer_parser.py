@@ -28,7 +28,10 @@ The text goes through four gates, each of which refuses with an
    names, calls of known functions with positional arguments, the
    operators ``+ - * / ** @``, unary ``+``/``-``, and the attribute ``.T``
    (transpose). Exponents must be plain small numbers; the size of the
-   expression once expanded is bounded before any algebra is done.
+   expression once expanded is bounded before any algebra is done
+   (integrals count as sums over :data:`INTEGRAL_NODES` nodes and nest at
+   most :data:`MAX_INTEGRAL_NESTING` deep), and a division by a literal
+   zero is refused.
 
 Example
 -------
@@ -54,6 +57,7 @@ __all__ = [
     "BUILTIN_FUNCTIONS",
     "MAX_LENGTH",
     "MAX_DEPTH",
+    "MAX_INTEGRAL_NESTING",
     "parse_answer",
     "tree_names",
     "unparse",
@@ -74,7 +78,7 @@ MAX_EXPONENT_DENOMINATOR = 4
 #: Largest absolute value of a number literal.
 MAX_LITERAL = 10**12
 #: Largest estimated number of terms once the answer is expanded.
-MAX_TERMS = 20000
+MAX_TERMS = 10000
 #: Largest estimated polynomial degree.
 MAX_DEGREE = 40
 #: Largest number of decimal digits a constant may reach.
@@ -83,6 +87,11 @@ MAX_DIGITS = 300
 MAX_DERIVATIVE_ORDER = 4
 #: Deepest nesting of exp calls.
 MAX_EXP_NESTING = 1
+#: Deepest nesting of integral calls (each level multiplies the work by the
+#: number of nodes of the discrete measure).
+MAX_INTEGRAL_NESTING = 2
+#: Nodes of the discrete measure an integral is evaluated on (an upper bound).
+INTEGRAL_NODES = 5
 
 # Functions every part may use, with their number of arguments and a short
 # description for help texts. The vector calculus operators act on x.
@@ -736,14 +745,24 @@ class _Walker:
 # Size bounds, computed on the tree before any algebra
 # --------------------------------------------------------------------------
 
+def _is_zero_literal(node):
+    while node.kind == "neg":
+        node = node.args[0]
+    return node.kind == "num" and node.value == 0
+
+
 def _bounds(node):
-    """Estimated (terms, degree, digits, derivative order, exp nesting)."""
+    """Estimated (terms, degree, digits, derivative order, exp nesting, integral nesting).
+
+    An integral is evaluated as a sum over the nodes of a discrete measure,
+    so it multiplies the number of terms by :data:`INTEGRAL_NODES`.
+    """
     k = node.kind
     if k == "num":
         digits = len(str(abs(node.value.numerator))) + len(str(node.value.denominator))
-        return 1, 0, digits, 0, 0
+        return 1, 0, digits, 0, 0, 0
     if k == "name":
-        return 1, 1, 0, 0, 0
+        return 1, 1, 0, 0, 0, 0
     if k in ("neg", "transpose"):
         return _bounds(node.args[0])
     if k == "call":
@@ -758,17 +777,21 @@ def _bounds(node):
         order = max(p[3] for p in parts) + DIFFERENTIAL_ORDER.get(node.value, 0) \
             + node.order
         exp_nest = max(p[4] for p in parts) + (node.value in ("exp", "expm"))
+        int_nest = max(p[5] for p in parts) + (node.value == "integral")
         if node.value in DIFFERENTIAL_ORDER or node.order:
             step = 3 ** (DIFFERENTIAL_ORDER.get(node.value, 0) + node.order)
             terms *= step * (degree + 1)
-        return terms, degree, digits, order, exp_nest
+        if node.value == "integral":
+            terms *= INTEGRAL_NODES
+        return terms, degree, digits, order, exp_nest, int_nest
     a = _bounds(node.args[0])
     b = _bounds(node.args[1])
     if k in ("add", "sub"):
         return (a[0] + b[0], max(a[1], b[1]), max(a[2], b[2]) + 1,
-                max(a[3], b[3]), max(a[4], b[4]))
+                max(a[3], b[3]), max(a[4], b[4]), max(a[5], b[5]))
     if k in ("mul", "matmul", "div"):
-        return (a[0] * b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), max(a[4], b[4]))
+        return (a[0] * b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), max(a[4], b[4]),
+                max(a[5], b[5]))
     if k == "pow":
         q = node.args[1].value
         n = abs(q.numerator) if q.denominator == 1 else 1
@@ -779,12 +802,31 @@ def _bounds(node):
             count = count * (terms + j - 1) // j
             if count > MAX_TERMS * 10:
                 break
-        return (count, a[1] * max(n, 1), a[2] * max(n, 1), a[3], a[4])
+        return (count, a[1] * max(n, 1), a[2] * max(n, 1), a[3], a[4], a[5])
     raise AssertionError(k)
 
 
+def _zero_divisions(root, text):
+    """Refuse a division by a literal zero (A/0) or a negative power of zero (0^(-1))."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.kind == "div" and _is_zero_literal(n.args[1]):
+            raise AnswerSyntaxError("division by zero: the answer is undefined", n.pos,
+                                    text)
+        if n.kind == "pow" and _is_zero_literal(n.args[0]) and n.args[1].value < 0:
+            raise AnswerSyntaxError("a negative power of zero: the answer is undefined",
+                                    n.pos, text)
+        stack.extend(n.args)
+
+
 def _check_size(root, text):
-    terms, degree, digits, order, exp_nest = _bounds(root)
+    _zero_divisions(root, text)
+    terms, degree, digits, order, exp_nest, int_nest = _bounds(root)
+    if int_nest > MAX_INTEGRAL_NESTING:
+        raise AnswerSyntaxError(
+            f"integrals nest {int_nest} levels deep (the limit is {MAX_INTEGRAL_NESTING}: "
+            "an integral inside an integral is the most the checker evaluates)", None, text)
     if digits > MAX_DIGITS:
         raise AnswerSyntaxError(
             f"the numbers in the answer would grow to about {digits} digits (the "

@@ -18,15 +18,20 @@ accepted when, at every test point of every instance,
 
 .. math::
 
-    |s - r - c| \\le 10^{-7}\\,(1 + \\max|r|),
+    |s - r - c| \\le 10^{-7}\\,(1 + \\max(|s - \\bar s|, |r - \\bar r|)),
 
-where :math:`c = 0` for an ``"equal"`` part and :math:`c` is a constant
-(the same at every point of an instance) for a first variation, which is
-defined up to an additive constant. When this numeric test passes the
-checker also tries to prove the equality symbolically, with undefined
-functions of two variables and 2 x 2 matrices of symbols, with bounded work,
-and says whether it succeeded (a proof found there is confirmed, in three
-dimensions for matrices, by the numeric test).
+where :math:`c = 0` and :math:`\\bar s=\\bar r=0` for an ``"equal"`` part,
+and for a first variation, which is defined up to an additive constant,
+:math:`c` is a constant per instance and :math:`\\bar s`, :math:`\\bar r`
+are the means over the points of the instance (the constant is removed
+before the tolerance is measured, so a huge constant cannot widen it; a
+constant so large that rounding hides the rest of the answer is refused as
+undecidable). When this numeric test passes the checker also tries to
+prove the equality symbolically, with undefined functions of two
+variables and 2 x 2 matrices of symbols, with bounded work, and says
+whether it succeeded (a proof found there is confirmed, in three
+dimensions for matrices, by the numeric test). Terms of a first variation
+that do not depend on x are dropped exactly before any rounding.
 
 Feedback compares the answer with the right answer and with its terms:
 ``sign`` (:math:`s=-r`), ``factor`` (:math:`s=cr`), ``missing_term``
@@ -35,7 +40,11 @@ Feedback compares the answer with the right answer and with its terms:
 and ``term_factor`` (right terms, some with a wrong sign or factor),
 ``order`` (right if the matrices commuted: order of factors or a
 transpose), ``wrong_variable``, ``wrong_type``, ``undefined``,
-``incorrect``, ``parse_error``. It does not reveal the solution unless
+``incorrect``, ``parse_error``; and refusals: ``unknown_name`` (a name the
+part does not define), ``unsupported`` (an integrand without the factor of
+the density of alpha), ``undecidable`` (a constant so large that rounding
+hides the rest), ``time_limit`` and ``could_not_evaluate`` (an unexpected
+problem; never a raw exception). It does not reveal the solution unless
 ``reveal=True``.
 
 Command line::
@@ -67,7 +76,8 @@ import numpy as np
 import sympy as sp
 
 from .answer_bank import PARTS, get_part
-from .answer_eval import AnswerShapeError, Instance, NotSymbolic, Value, evaluate, to_floats
+from .answer_eval import (AnswerShapeError, AnswerTimeLimit, AnswerUndefinedError, Instance,
+                          NotSymbolic, Value, deadline, evaluate, to_floats)
 from .answer_parser import (BUILTIN_FUNCTIONS, AnswerNameError, AnswerSyntaxError, Node,
                             parse_answer, unparse)
 from .book_build import is_static_build
@@ -84,6 +94,11 @@ N_POINTS = 4
 RTOL = 1e-7
 #: Work bound of the symbolic proof (sympy operation count).
 MAX_SYMBOLIC_OPS = 1500
+#: Bound on the relative rounding error of an evaluated answer: below
+#: ``ROUNDING * max|s|`` two answers cannot be told apart in floating point.
+ROUNDING = 64 * float(np.finfo(float).eps)
+#: Most single-occurrence renames tried when looking for a swapped variable.
+MAX_RENAMES = 24
 
 
 @dataclass
@@ -178,12 +193,19 @@ class _PartData:
             labels += [i] * (len(pts) * len(v.entries()))
         return np.array(labels)
 
-    def evaluate_all(self, tree, text=""):
-        """The kind of the answer and its values on every instance and point."""
+    def evaluate_all(self, tree, text="", drop_constant=False):
+        """The kind of the answer and its values on every instance and point.
+
+        With ``drop_constant``, additive terms of a scalar answer that do not
+        depend on x are removed exactly (in sympy's rational arithmetic)
+        before any rounding, so a huge constant costs no precision.
+        """
         chunks = []
         kind = None
         for inst, pts in zip(self.instances, self.points):
             v = evaluate(tree, inst, text)
+            if drop_constant and v.kind == "scalar":
+                v = Value("scalar", _drop_constant_terms(v.data, inst.x))
             kind = v.kind
             chunks.append(to_floats(v, inst, pts))
         return kind, np.concatenate(chunks)
@@ -194,6 +216,13 @@ class _PartData:
     def commuting_values(self, tree, text=""):
         v = evaluate(tree, self.commuting, text)
         return to_floats(v, self.commuting, self.commuting_points)
+
+
+def _drop_constant_terms(expr, x):
+    """The sum of the additive terms of ``expr`` that depend on x."""
+    if isinstance(expr, sp.Add):
+        return sp.Add(*[t for t in expr.args if t.has(*x)])
+    return expr if expr.has(*x) else sp.Integer(0)
 
 
 @lru_cache(maxsize=None)
@@ -210,14 +239,47 @@ def _tolerance(*arrays):
     return RTOL * (1.0 + scale)
 
 
-def _matches(s, r, groups, up_to_constant):
-    """True if s = r (+ a constant per instance when up_to_constant)."""
-    d = s - r
+def _centred(v, groups):
+    """v minus its mean over each instance (removes a constant per instance)."""
+    out = np.array(v, dtype=float)
+    for g in np.unique(groups):
+        sel = groups == g
+        out[sel] -= np.mean(out[sel])
+    return out
+
+
+def _scale(*arrays):
+    return max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
+
+
+def _compare(s, r, groups, up_to_constant):
+    """``"equal"``, ``"different"`` or ``"undecidable"``.
+
+    For an ``equal`` part the test is :math:`|s-r|\\le 10^{-7}(1+\\max(|s|,|r|))`.
+    Up to a constant, the constant is removed first (centring per instance)
+    and the tolerance is measured on the centred values, so a huge constant
+    cannot widen it. If the answer's values are so large that rounding errors
+    (about :data:`ROUNDING` times them) exceed that tolerance and the
+    centred difference is within them, the comparison is undecidable.
+    """
+    d = np.asarray(s, dtype=float) - np.asarray(r, dtype=float)
     if up_to_constant:
-        for g in np.unique(groups):
-            sel = groups == g
-            d[sel] -= np.mean(d[sel])
-    return bool(np.all(np.abs(d) <= _tolerance(s, r)))
+        d = _centred(d, groups)
+        tol = RTOL * (1.0 + _scale(_centred(s, groups), _centred(r, groups)))
+    else:
+        tol = RTOL * (1.0 + _scale(s, r))
+    worst = _scale(d)
+    noise = ROUNDING * (1.0 + _scale(s, r))
+    if noise > tol:
+        # Rounding errors may exceed the tolerance: only a difference well
+        # above them is conclusive.
+        return "different" if worst > noise + tol else "undecidable"
+    return "equal" if worst <= tol else "different"
+
+
+def _matches(s, r, groups, up_to_constant):
+    """True if s = r (+ a constant per instance when up_to_constant), decidably."""
+    return _compare(s, r, groups, up_to_constant) == "equal"
 
 
 def _fit(columns, target, groups, up_to_constant):
@@ -232,10 +294,11 @@ def _fit(columns, target, groups, up_to_constant):
     fitted = sum((float(a) * c for a, c in zip(rounded, cols)), np.zeros_like(target))
     rest = target - fitted
     if up_to_constant:
-        for g in np.unique(groups):
-            sel = groups == g
-            rest[sel] -= np.mean(rest[sel])
-    if np.all(np.abs(rest) <= _tolerance(target, *cols) * 10):
+        rest = _centred(rest, groups)
+        scale = _scale(_centred(target, groups), *[_centred(c, groups) for c in cols])
+    else:
+        scale = _scale(target, *cols)
+    if np.all(np.abs(rest) <= RTOL * (1.0 + scale) * 10):
         return rounded
     return None
 
@@ -354,7 +417,16 @@ def check(part, answer, reveal=False):
     if not isinstance(reveal, bool):
         raise TypeError(f"reveal must be True or False, got {reveal!r}")
     text = _as_text(answer)
-    result = _judge(spec, text, start)
+    try:
+        data = _data(spec.id)
+        with deadline(time.perf_counter() + TIME_LIMIT * 0.7):
+            result = _judge(spec, data, text, start)
+    except Exception as err:  # last resort: a verdict, never a raw exception
+        result = CheckResult(
+            spec.id, text, False, "could_not_evaluate",
+            "Could not evaluate your answer: the checker met an unexpected problem "
+            f"({type(err).__name__}). Rewrite the answer (for instance more simply) and "
+            "check again; if it persists, report it with the answer.")
     result.seconds = time.perf_counter() - start
     if reveal:
         result.solution = spec.reference
@@ -364,24 +436,31 @@ def check(part, answer, reveal=False):
     return result
 
 
-def _judge(spec, text, start):
+def _judge(spec, data, text, start):
     def verdict(correct, kind, message, **extra):
         return CheckResult(spec.id, text, correct, kind, message, **extra)
 
     try:
         tree = parse_answer(text, spec.vocabulary)
     except AnswerNameError as err:
-        return verdict(False, "wrong_variable", str(err), position=err.position)
+        return verdict(False, "unknown_name", "Not right: " + str(err), position=err.position)
     except AnswerSyntaxError as err:
         return verdict(False, "parse_error", "Could not read the answer: " + str(err),
                        position=err.position)
-    data = _data(spec.id)
     try:
-        kind, s = data.evaluate_all(tree, text)
+        problem = _integrand_problem(spec, data, tree, text)
+        if problem is not None:
+            return verdict(False, "unsupported", problem)
+        kind, s = data.evaluate_all(tree, text, drop_constant=spec.rule == "up_to_constant")
     except AnswerNameError as err:
         return verdict(False, "wrong_variable", str(err), position=err.position)
     except AnswerShapeError as err:
         return verdict(False, "wrong_type", str(err), position=err.position)
+    except AnswerUndefinedError as err:
+        return verdict(False, "undefined", str(err), position=err.position)
+    except AnswerTimeLimit as err:
+        return verdict(False, "time_limit",
+                       f"Could not check the answer in time: {err.reason}.")
     if kind != data.ref_kind:
         return verdict(False, "wrong_type",
                        f"Not right: the answer should be {_SHAPE_WORD[data.ref_kind]} "
@@ -393,7 +472,15 @@ def _judge(spec, text, start):
                        "overflow).")
     r = data.ref
     up = spec.rule == "up_to_constant"
-    if _matches(s, r, data.groups, up):
+    outcome = _compare(s, r, data.groups, up)
+    if outcome == "undecidable":
+        size = _scale(s)
+        return verdict(False, "undecidable",
+                       f"Could not decide: your answer reaches about {size:.1e}, and at that "
+                       "size rounding errors hide the rest of it. If you added a large "
+                       "constant (a first variation allows any constant), drop it or use a "
+                       "smaller one, and check again.")
+    if outcome == "equal":
         proved = _prove(spec, data, tree, text, start)
         pieces = []
         if "field" in spec.names.values() or spec.functions:
@@ -406,16 +493,19 @@ def _judge(spec, text, start):
         extra_note = " (up to an additive constant, which a first variation allows)" \
             if up else ""
         return verdict(True, "correct", f"Correct{extra_note}: {how}.", proved=proved)
-    return _explain(spec, data, tree, text, s, verdict)
+    try:
+        return _explain(spec, data, tree, text, s, verdict)
+    except AnswerTimeLimit:
+        return verdict(False, "incorrect",
+                       "Not right: your answer differs from a right answer (the time limit "
+                       "was reached before the difference could be described).")
 
 
 def _prove(spec, data, tree, text, start):
     try:
         mine = evaluate(tree, data.symbolic, text)
         ref = evaluate(data.ref_tree, data.symbolic, spec.reference)
-    except NotSymbolic:
-        return None
-    except AnswerSyntaxError:
+    except (NotSymbolic, AnswerSyntaxError):
         return None
     if mine.kind != ref.kind:
         return False
@@ -460,7 +550,7 @@ def _explain(spec, data, tree, text, s, verdict):
     if data.commuting is not None:
         try:
             sc = data.commuting_values(tree, text)
-            if np.all(np.isfinite(sc)) and _matches(sc, data.ref_commuting.copy(),
+            if np.all(np.isfinite(sc)) and _matches(sc, data.ref_commuting,
                                                     np.zeros(len(sc), int), up):
                 return verdict(False, "order",
                                "Not right, but it would be right if all matrices commuted "
@@ -485,14 +575,18 @@ def _explain(spec, data, tree, text, s, verdict):
             b = _fit(cols, r, groups, up)
             if b is not None and all(v in (0, 1) for v in b) and any(v == 0 for v in b):
                 extra = [("-" if sign < 0 else "") + unparse(node)
-                         for (sign, node), v in zip(terms, b) if v == 0]
+                         for (sign, node), v, col in zip(terms, b, cols) if v == 0
+                         and not (up and _scale(_centred(col, groups)) == 0.0)]
                 return verdict(False, "extra_term",
                                "Not right: your answer has an extra term; without it, it "
                                "would be right. Extra: " + ", ".join(extra) + ".")
     swapped = _swapped_variable(spec, data, tree, text)
     if swapped is not None:
+        name, pos = swapped
+        where = "where you used" if pos is None else "the"
+        at = "" if pos is None else f" at position {pos}"
         return verdict(False, "wrong_variable",
-                       f"Not right: check where you used {swapped}; with another variable "
+                       f"Not right: check {where} {name}{at}; with another variable "
                        "of the same kind in its place the answer would be right.")
     if "point" in spec.names.values() and not up:
         if _constant_per_group(r, groups) and not _constant_per_group(s, groups):
@@ -515,24 +609,141 @@ def _rename(node, old, new):
     return Node(node.kind, value, args, node.pos, node.order)
 
 
+def _occurrences(node, path=()):
+    """Paths (tuples of argument indices) to every name and call node of a tree."""
+    found = []
+    if node.kind in ("name", "call"):
+        found.append(path)
+    for i, a in enumerate(node.args):
+        found += _occurrences(a, path + (i,))
+    return found
+
+
+def _at(node, path):
+    for i in path:
+        node = node.args[i]
+    return node
+
+
+def _replace_at(node, path, new):
+    """A copy of a tree with the name or call at ``path`` renamed ``new``."""
+    if not path:
+        return Node(node.kind, new, node.args, node.pos, node.order)
+    args = list(node.args)
+    args[path[0]] = _replace_at(args[path[0]], path[1:], new)
+    return Node(node.kind, node.value, tuple(args), node.pos, node.order)
+
+
 def _swapped_variable(spec, data, tree, text):
-    """A name of the answer that, replaced by another of its kind, makes it right."""
+    """A name of the answer that, replaced by another of its kind, makes it right.
+
+    Returns ``(name, None)`` when replacing every occurrence of the name
+    works, ``(name, position)`` when replacing one occurrence does (``rho``
+    written once for ``rho_alpha``), and None otherwise.
+    """
+    up = spec.rule == "up_to_constant"
+
+    def right(candidate):
+        try:
+            values = data.evaluate_all(candidate, text, drop_constant=up)[1]
+        except AnswerSyntaxError:
+            return False
+        return bool(np.all(np.isfinite(values))) and _matches(values, data.ref,
+                                                               data.groups, up)
+
+    def others(old):
+        group = _SAME_KIND.get(spec.names.get(old))
+        if group is None:
+            return []
+        return [new for new, kind in spec.names.items()
+                if new != old and _SAME_KIND.get(kind) == group]
+
     used = [n for n in _names_in(tree) if n in spec.names]
     for old in used:
-        group = _SAME_KIND.get(spec.names[old])
-        if group is None:
+        for new in others(old):
+            if right(_rename(tree, old, new)):
+                return old, None
+    tries = 0
+    paths = _occurrences(tree)
+    for old in used:
+        mine = [p for p in paths if _at(tree, p).value == old]
+        if len(mine) < 2:
             continue
-        for new, kind in spec.names.items():
-            if new == old or _SAME_KIND.get(kind) != group:
-                continue
-            try:
-                values = data.values(_rename(tree, old, new), text)
-            except AnswerSyntaxError:
-                continue
-            if np.all(np.isfinite(values)) and _matches(values, data.ref, data.groups,
-                                                        spec.rule == "up_to_constant"):
-                return old
+        for p in mine:
+            for new in others(old):
+                tries += 1
+                if tries > MAX_RENAMES:
+                    return None
+                if right(_replace_at(tree, p, new)):
+                    return old, _at(tree, p).pos
     return None
+
+
+# --------------------------------------------------------------------------
+# Integrals: only against the density of alpha
+# --------------------------------------------------------------------------
+
+class _IntegrandProbe:
+    """The symbolic instance, with ``integrate`` checking each integrand."""
+
+    def __init__(self, instance, density):
+        self._instance = instance
+        self._density = density
+        self.bad = False
+        self.count = 0
+
+    def __getattr__(self, name):
+        return getattr(self._instance, name)
+
+    def integrate(self, body):
+        self.count += 1
+        dim = self._instance.dim
+        y = sp.Matrix(sp.symbols(f"probe{self.count}_1:{dim + 1}", real=True))
+        value = body(y)
+        dens = self._instance.fields[self._density](y)
+        for e in value.entries():
+            if e == 0 or sp.count_ops(e) > MAX_SYMBOLIC_OPS:
+                continue
+            denominator = sp.fraction(sp.together(e / dens))[1]
+            if denominator.has(dens):
+                self.bad = True
+        fresh = sp.Symbol(f"probe{self.count}_value")
+        if value.kind == "scalar":
+            return Value("scalar", fresh)
+        return Value(value.kind, value.data.applyfunc(lambda _: fresh))
+
+
+def _has_integral(tree):
+    stack = [tree]
+    while stack:
+        n = stack.pop()
+        if n.kind == "call" and n.value == "integral":
+            return True
+        stack.extend(n.args)
+    return False
+
+
+def _integrand_problem(spec, data, tree, text):
+    """A message if an integrand lacks the factor of the density of alpha, else None.
+
+    Integrals are evaluated against a discrete measure standing for alpha,
+    :math:`\\int h\\,dy \\approx \\sum_j w_j h(y_j)/\\rho_\\alpha(y_j)`, which is
+    right only when :math:`h/\\rho_\\alpha` is a function of the data; an
+    integrand such as :math:`\\rho_\\nu(y)` alone would be misjudged.
+    """
+    if spec.density is None or not _has_integral(tree):
+        return None
+    probe = _IntegrandProbe(data.symbolic, spec.density)
+    try:
+        evaluate(tree, probe, text)
+    except (NotSymbolic, AnswerSyntaxError, TypeError, ValueError):
+        return None  # the numeric evaluation reports these
+    if not probe.bad:
+        return None
+    return (f"Could not check this answer: the checker integrates only against the "
+            f"density {spec.density} of alpha, so every term of an integrand must contain "
+            f"the factor {spec.density}(y), as in integral(h(y)*{spec.density}(y), y). "
+            "Rewrite the integral in that form, or work out its value.")
 
 
 def _names_in(tree):

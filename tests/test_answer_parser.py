@@ -106,3 +106,22 @@ def test_bad_arguments_raise_type_errors():
         parse_answer(3, VOCAB)
     with pytest.raises(TypeError, match="vocabulary must be a Vocabulary"):
         parse_answer("rho", {"rho": "field"})
+
+
+@pytest.mark.parametrize("text, words", [
+    ("A/0", "division by zero"),
+    ("0*A/0", "division by zero"),
+    ("rho/(-0)", "division by zero"),
+    ("0^(-1)", "negative power of zero"),
+])
+def test_division_by_a_literal_zero_is_refused(text, words):
+    with pytest.raises(AnswerSyntaxError, match=words):
+        parse_answer(text, VOCAB)
+
+
+def test_integrals_nest_at_most_two_deep():
+    vocab = Vocabulary(names={"x": "point", "y": "dummy", "rho": "field"})
+    two = "integral(integral(rho(y), y)*rho(y), y)"
+    assert parse_answer(two, vocab).value == "integral"
+    with pytest.raises(AnswerSyntaxError, match="integrals nest 3 levels deep"):
+        parse_answer(f"integral({two}*rho(y), y)", vocab)

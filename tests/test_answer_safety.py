@@ -148,7 +148,8 @@ def test_hostile_input_is_refused_quickly_and_runs_nothing(name, tripwires):
     result = check("fv-entropy-pde", text)
     elapsed = time.perf_counter() - start
     assert not result.correct
-    assert result.kind in ("parse_error", "wrong_variable", "wrong_type", "undefined")
+    assert result.kind in ("parse_error", "unknown_name", "wrong_variable", "wrong_type",
+                           "undefined")
     assert result.message and len(result.message) < 2000
     assert elapsed < REFUSAL_LIMIT, f"{name} took {elapsed:.2f} s"
     assert not tripwires.exists()
@@ -195,7 +196,7 @@ def test_legal_but_heavy_answers_finish_within_the_time_limit(text):
     result = check("ex2.2b-pde", text)
     assert time.perf_counter() - start < answers.TIME_LIMIT
     assert result.kind in ("correct", "incorrect", "missing_term", "extra_term", "factor",
-                           "sign", "parse_error", "term_factor", "term_sign")
+                           "sign", "parse_error", "term_factor", "term_sign", "time_limit")
 
 
 def test_sympy_input_is_printed_then_parsed_like_text(tripwires):
@@ -204,3 +205,89 @@ def test_sympy_input_is_printed_then_parsed_like_text(tripwires):
     assert check("ex2.1a-var", expr).correct
     with pytest.raises(TypeError, match="answer must be a string or a sympy expression"):
         check("ex2.1a-var", 3.0)
+
+
+# --------------------------------------------------------------------------
+# Review fixes: no raw exception, bounded time, undefined pieces refused
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "expm(A/0)*m0", "expm(log(0)*A)*m0", "expm(sqrt(-1)*A)*m0", "expm(log(-1)*A)*m0",
+    "expm((-1)^(1/2)*A)*m0", "expm(A/(1 - 1))*m0", "(expm(1000*t*(A + A.T)) - I)*m0",
+    "(expm(-1000*t*(A + A.T)) - I)*m0",
+])
+def test_undefined_matrix_exponentials_get_a_verdict_not_an_exception(text):
+    result = check("ex4.1c-shift", text)  # raised TypeError before the fix
+    assert not result.correct
+    assert result.kind in ("undefined", "parse_error")
+    assert "Not right" in result.message or "Could not read" in result.message
+
+
+@pytest.mark.parametrize("part, text", [
+    ("ex3.2", "0*A/0 - A*Sigma - Sigma*A.T"),
+    ("ex3.2", "-A*Sigma - Sigma*A.T + 0*I/0"),
+    ("ex3.2", "-A*Sigma - Sigma*A.T + 0*I/(1 - 1)"),
+    ("ex3.2", "-A*Sigma - Sigma*A.T + 0*log(0)*I"),
+    ("ex4.1c-shift", "(expm(-t*(A + A.T)) - I)*m0 + 0*expm(0*A/0)*m0"),
+    ("fv-entropy-pde", "laplacian(rho) + 0*(-1)^(1/2)"),
+    ("fv-entropy-pde", "laplacian(rho) + 0*log(rho - rho)"),
+    ("fv-entropy-pde", "laplacian(rho) + 0*(rho - rho)^(-1)"),
+    ("fv-entropy-pde", "laplacian(rho) + 0*0^(-1)"),
+])
+def test_answers_with_an_undefined_piece_are_refused(part, text):
+    result = check(part, text)  # accepted ("proved symbolically") before the fix
+    assert not result.correct
+    assert result.kind in ("undefined", "parse_error")
+    assert "zero" in result.message or "imaginary" in result.message \
+        or "log(0)" in result.message
+
+
+def _nested(n):
+    body = "rho(y)"
+    for _ in range(n - 1):
+        body = f"integral({body}, y)*rho(y)"
+    return f"integral({body}, y)"
+
+
+@pytest.mark.parametrize("depth", [2, 3, 5, 8])
+def test_nested_integrals_are_refused_or_answered_within_the_limit(depth):
+    text = "integral((k(x,y) + k(y,x))*rho(y), y)*" + _nested(depth)
+    start = time.perf_counter()
+    result = check("fv-interaction-var", text)  # 8 levels took 11-15 s before the fix
+    elapsed = time.perf_counter() - start
+    assert elapsed < answers.TIME_LIMIT, f"{depth} levels took {elapsed:.2f} s"
+    if depth <= 2:
+        assert result.correct  # the inner integrals equal 1
+    else:
+        assert result.kind == "parse_error" and "integrals nest" in result.message
+
+
+@pytest.mark.parametrize("text", [
+    "laplacian(laplacian(rho^(1/3)*sqrt(rho)*log(rho)*exp(rho)*log(rho + 1)*sqrt(rho + 2)))",
+    "laplacian(laplacian(rho^(1/3)*sqrt(rho)*log(rho)*exp(rho)))",
+])
+def test_heavy_derivatives_are_answered_or_refused_within_the_limit(text):
+    start = time.perf_counter()
+    result = check("fv-entropy-pde", text)  # the first took 4.4 s before the fix
+    assert time.perf_counter() - start < answers.TIME_LIMIT
+    assert not result.correct and result.kind in ("incorrect", "time_limit", "parse_error")
+
+
+def test_the_wall_clock_guard_stops_a_slow_evaluation(monkeypatch):
+    monkeypatch.setattr(answers, "TIME_LIMIT", 0.0)
+    result = check("ex2.2b-pde", "-4*div(rho*grad(laplacian(sqrt(rho))/sqrt(rho)))")
+    assert not result.correct and result.kind == "time_limit"
+    assert "time limit" in result.message
+
+
+def test_an_unexpected_exception_becomes_a_could_not_evaluate_verdict(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(answers, "_judge", broken)
+    result = check("fv-entropy-pde", "laplacian(rho)")
+    assert not result.correct and result.kind == "could_not_evaluate"
+    assert "Could not evaluate" in result.message and "RuntimeError" in result.message
+    monkeypatch.undo()
+    monkeypatch.setattr(answers, "_compare", broken)  # deeper: inside the judge
+    result = check("fv-entropy-pde", "laplacian(rho)")
+    assert result.kind == "could_not_evaluate"

@@ -343,7 +343,7 @@ def test_first_variation_constants_must_be_constant_in_space():
 
 def test_more_feedback_kinds():
     assert check("ex2.1a-var", "grad(rho)").kind == "wrong_type"
-    assert check("ex2.1a-var", "-2*laplacian(u)").kind == "wrong_variable"
+    assert check("ex2.1a-var", "-2*laplacian(u)").kind == "unknown_name"
     assert check("ex1.1", "rho").kind == "wrong_variable"
     assert check("fv-interaction-var", "k(x, y)").kind == "wrong_variable"  # y outside integral
     assert check("fv-entropy-grad", "grad(rho).T").kind == "wrong_type"
@@ -352,6 +352,77 @@ def test_more_feedback_kinds():
     assert check("ex3.2", "-A*Sigma - Sigma*A.T + I").kind == "extra_term"
     result = check("ex2.1a-pde", "laplacian(rho) +", reveal=False)
     assert result.kind == "parse_error" and result.position is not None
+
+
+# --------------------------------------------------------------------------
+# Review fixes: constants, integrands, feedback labels
+# --------------------------------------------------------------------------
+
+BIG = "1000000000000"
+
+WRONG_WITH_A_HUGE_CONSTANT = [
+    ("fv-entropy-var", f"log(rho) + {BIG} + 1000*x.T*x"),
+    ("fv-entropy-var", f"log(rho) + {BIG} + x.T*x"),
+    ("fv-entropy-var", f"log(rho) + {BIG} + x.T*x/100000"),
+    ("ex2.1a-var", f"{BIG} + 2*laplacian(rho)"),
+    ("ex2.2a-var", f"{BIG} + 2*laplacian(rho)/rho"),
+    ("fv-potential-var", f"{BIG} - V"),
+    ("ex4.2a-var", f"{BIG} + x.T*(A.T*Q*B + B.T*Q*A)*x"),
+    ("ex1.2a-var", f"{BIG} + phi(rho)"),
+    ("fv-interaction-var", f"{BIG} + 2*integral(k(x,y)*rho(y), y)"),
+    ("fv-entropy-var", f"(x.T*x + {BIG})^2/{BIG} + log(rho) - 2*x.T*x + x.T*x/100000"),
+    ("fv-entropy-var", f"{BIG}*log(rho) - 999999999999*log(rho) + x.T*x/100000"),
+]
+
+
+@pytest.mark.parametrize("pid, answer", WRONG_WITH_A_HUGE_CONSTANT)
+def test_a_huge_constant_does_not_hide_a_wrong_answer(pid, answer):
+    result = check(pid, answer)  # each was accepted before the fix
+    assert not result.correct, result.message
+    assert result.kind != "correct"
+
+
+@pytest.mark.parametrize("pid", [p for p in ALL if PARTS[p].rule == "up_to_constant"])
+def test_a_right_answer_plus_a_huge_constant_is_accepted(pid):
+    result = check(pid, f"{BIG} + {PARTS[pid].reference}")
+    assert result.correct  # the constant is removed exactly, before rounding
+    result = check(pid, f"{BIG} - ({PARTS[pid].reference})")
+    assert not result.correct and result.kind == "sign"
+
+
+def test_rounding_makes_a_huge_hidden_constant_undecidable():
+    answer = f"(x.T*x + {BIG})^2/{BIG} + log(rho) - 2*x.T*x"  # right, up to rounding
+    result = check("fv-entropy-var", answer)
+    assert not result.correct and result.kind == "undecidable"
+    assert "rounding" in result.message and "1.0e+12" in result.message
+
+
+def test_integrals_need_the_density_factor():
+    result = check("ex1.1", "integral(rho_nu(y), y)")  # wrong_variable before the fix
+    assert not result.correct and result.kind == "unsupported"
+    assert "rho_alpha(y)" in result.message
+    assert check("ex1.1", "integral(rho_alpha(y) + rho_nu(y), y)").kind == "unsupported"
+    assert check("ex1.1", "integral(rho(y)*rho_nu(y), y)").correct
+    assert check("ex1.1", "integral(rho_alpha(y)*rho_nu(y)/rho_nu(y), y)").correct
+    assert check("fv-interaction-var", "integral(k(x,y), y)").kind == "unsupported"
+    assert check("fv-interaction-var", PARTS["fv-interaction-var"].reference).correct
+
+
+def test_an_unknown_name_is_named_with_the_allowed_ones():
+    result = check("fv-entropy-pde", "laplacian(rho) + pi")
+    assert result.kind == "unknown_name"  # was wrong_variable, without "Not right"
+    assert result.message.startswith("Not right")
+    assert "'pi'" in result.message and "fields rho" in result.message
+
+
+@pytest.mark.parametrize("answer, name", [
+    ("div(rho*grad(phi'(rho)))", "rho"),
+    ("div(rho_alpha*grad(phi'(rho_alpha)))", "rho_alpha"),
+])
+def test_a_variable_swapped_in_one_place_is_diagnosed(answer, name):
+    result = check("ex1.2b", answer)  # "incorrect" before the fix
+    assert result.kind == "wrong_variable", result.message
+    assert f"the {name} at position" in result.message
 
 
 def test_docstring_examples():
