@@ -81,21 +81,23 @@ def forward_animation(mixture, seed=0, n_frames=25):
                         figsize=(3.6, 3.8), interval=120)
 
 
-def generation_animation(mixture, scores, seed=0, n_particles=1000, max_frames=30):
+def generation_animation(mixture, scores, seed=0, n_particles=1000, max_frames=30, T=5.0,
+                         t_min=1e-3):
     """Animate generation from noise: particles of a sampler and the exact p_t.
 
-    ``scores`` maps a name to a score function ``score(X, t)``. Controls: the
-    number of steps, the sampler, and the score when there are several.
+    ``scores`` maps a name to a score function ``score(X, t)``; every score
+    is run from ``T`` down to ``t_min`` (a learned score needs ``t_min`` at
+    or above the smallest time it was trained on). Controls: the number of
+    steps, the sampler, and the score when there are several.
     """
-    if not scores or not all(callable(f) for f in scores.values()):
+    if not isinstance(scores, dict) or not scores or not all(callable(f) for f in scores.values()):
         raise TypeError(f"scores must map names to score functions score(X, t), got {scores!r}")
     names = tuple(scores)
 
     def simulate(n_steps, sampler, score=names[0]):
         store = -(-n_steps // max_frames)  # ceil: at most max_frames + 2 frames
-        t_min = 1e-3 if score == "exact" else 1e-2
         gen = generate(scores[score], n_particles, 2, n_steps, np.random.default_rng(seed),
-                       sampler, t_min=t_min, store_every=store)
+                       sampler, T=T, t_min=t_min, store_every=store)
         return list(zip(gen.times, gen.X))
 
     def draw(fig, frames):

@@ -88,9 +88,22 @@ class GridFlow:
         return float(self.x[1] - self.x[0])
 
 
-def _gradient(grad_V, X):
-    """Evaluate ``grad_V`` and check the shape of what it returns."""
-    return checks.returned_shape("grad_V", grad_V(X), X.shape)
+def _gradient(grad_V, X, k):
+    """Evaluate ``grad_V`` at step ``k``; check its shape and that it returns no NaN.
+
+    An overflow to inf is left to the blow-up check of the caller (a step
+    ``tau`` too large makes the particles, then the gradient, overflow); a NaN
+    is a fault of ``grad_V`` itself and gets its own message.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = checks.returned_shape("grad_V", grad_V(X), X.shape)
+    bad = np.isnan(g)
+    if bad.any():
+        raise ValueError(
+            f"grad_V returned NaN in {int(bad.sum())} entries at step {k} (before the update of "
+            f"that step); grad_V must return numbers wherever the particles are"
+        )
+    return g
 
 
 def _common(X0, tau, n_steps, store_every):
@@ -138,8 +151,8 @@ def langevin(grad_V, X0, tau, n_steps, rng, store_every=1):
     ------
     ValueError, TypeError
         For badly shaped or non-finite ``X0``, ``tau <= 0``, ``n_steps < 1``,
-        a ``grad_V`` returning the wrong shape, or iterates that blow up
-        (``tau`` too large).
+        a ``grad_V`` that is not callable or returns the wrong shape or
+        non-finite values, or iterates that blow up (``tau`` too large).
 
     Examples
     --------
@@ -153,13 +166,15 @@ def langevin(grad_V, X0, tau, n_steps, rng, store_every=1):
     2.0
     """
     X, tau, n_steps, store_every = _common(X0, tau, n_steps, store_every)
+    checks.is_callable("grad_V", grad_V)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {rng!r}")
     times, states = [0.0], [X.copy()]
     noise = np.sqrt(2 * tau)
     for k in range(1, n_steps + 1):
+        g = _gradient(grad_V, X, k)
         with np.errstate(over="ignore", invalid="ignore"):
-            X += -tau * _gradient(grad_V, X) + noise * rng.standard_normal(X.shape)
+            X += -tau * g + noise * rng.standard_normal(X.shape)
         if not np.isfinite(X).all():
             raise ValueError(f"the particles blew up at step {k} (tau={tau:g}): lower tau")
         if k % store_every == 0 or k == n_steps:
@@ -259,11 +274,13 @@ def score_flow(grad_V, X0, tau, n_steps, width, store_every=1):
     0.25
     """
     X, tau, n_steps, store_every = _common(X0, tau, n_steps, store_every)
+    checks.is_callable("grad_V", grad_V)
     width = checks.positive_number("width", width)
     times, states = [0.0], [X.copy()]
     for k in range(1, n_steps + 1):
+        g = _gradient(grad_V, X, k)
         with np.errstate(over="ignore", invalid="ignore"):
-            X -= tau * (_gradient(grad_V, X) + kde_score(X, width))
+            X -= tau * (g + kde_score(X, width))
         if not np.isfinite(X).all():
             raise ValueError(f"the particles blew up at step {k} (tau={tau:g}): lower tau")
         if k % store_every == 0 or k == n_steps:
@@ -287,9 +304,23 @@ def free_energy_1d(x, rho, V):
     Returns
     -------
     float or ndarray, shape (m,)
+
+    Raises
+    ------
+    ValueError
+        For a grid of fewer than two points, or ``rho`` of the wrong shape,
+        negative or non-finite.
     """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or len(x) < 2:
+        raise ValueError(f"x must be a 1D grid of at least 2 points, got shape {x.shape}")
     dx = x[1] - x[0]
     rho = np.asarray(rho, dtype=float)
+    if rho.shape[-1:] != x.shape or rho.ndim > 2:
+        raise ValueError(f"rho must have shape (N,) or (m, N) with N = {len(x)}, got shape {rho.shape}")
+    if not np.isfinite(rho).all() or (rho < 0).any():
+        bad = rho[~(np.isfinite(rho) & (rho >= 0))]
+        raise ValueError(f"rho must be finite and >= 0, got values such as {bad[:3].tolist()}")
     safe = np.where(rho > 0, rho, 1.0)
     return ((V(x) * rho + rho * np.log(safe)) * dx).sum(-1)
 
@@ -364,7 +395,10 @@ def fokker_planck_1d(V, rho0, x_min, x_max, n_cells, tau, n_steps, store_every=1
     Vx = checks.returned_shape("V", V(x), x.shape)
     rho = checks.returned_shape("rho0", rho0(x), x.shape).copy()
     if not np.isfinite(rho).all() or (rho < 0).any() or rho.sum() <= 0:
-        raise ValueError("rho0 must return finite non-negative values of positive mass")
+        raise ValueError(
+            f"rho0 must return finite non-negative values of positive mass, got min "
+            f"{float(np.nanmin(rho)) if not np.isnan(rho).all() else np.nan!r} and sum {float(np.sum(rho))!r}"
+        )
     rho /= rho.sum() * dx
     half = 0.5 * np.diff(Vx)
     up, down = np.exp(half), np.exp(-half)  # weights of rho_{i+1} and rho_i in the flux
@@ -406,8 +440,25 @@ def w2_particles_to_grid(X, x, rho):
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        For badly shaped or non-finite ``X``, ``x`` not a finite 1D array,
+        ``rho`` not of the shape of ``x``, negative, non-finite or of zero
+        mass.
     """
     X = checks.particles("X", X, dim=1)
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or len(x) == 0 or not np.isfinite(x).all():
+        raise ValueError(f"x must be a non-empty finite 1D array of cell centres, got shape {x.shape}")
     rho = np.asarray(rho, dtype=float)
+    if rho.shape != x.shape:
+        raise ValueError(f"rho must have the shape of x, {x.shape}, got shape {rho.shape}")
+    if not np.isfinite(rho).all() or (rho < 0).any():
+        bad = rho[~(np.isfinite(rho) & (rho >= 0))]
+        raise ValueError(f"rho must be finite and >= 0, got values such as {bad[:3].tolist()}")
+    if rho.sum() <= 0:
+        raise ValueError(f"rho must have positive mass, got sum(rho) = {float(rho.sum())!r}")
     weights = rho / rho.sum()
     return float(np.sqrt(ot.wasserstein_1d(X[:, 0], x, v_weights=weights, p=2)))

@@ -199,9 +199,48 @@ def test_score_flow_bad_width():
 @pytest.mark.parametrize("args, match", [
     ((V, rho0, 1, -1, 10, 0.1, 1), "x_min < x_max"),
     ((V, rho0, -1, 1, 2, 0.1, 1), "n_cells must be >= 3, got 2"),
-    ((V, lambda x: -np.ones_like(x), -1, 1, 10, 0.1, 1), "rho0 must return finite non-negative"),
+    ((V, lambda x: -np.ones_like(x), -1, 1, 10, 0.1, 1),
+     r"rho0 must return finite non-negative values of positive mass, got min -1.0 and sum -10.0"),
     ((V, rho0, -1, 1, 10, 0.1, 0), "n_steps must be >= 1, got 0"),
 ])
 def test_grid_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         langevin.fokker_planck_1d(*args)
+
+
+def test_grad_v_must_be_callable():
+    with pytest.raises(TypeError, match="grad_V must be callable, got None"):
+        langevin.langevin(None, [[0.0]], 0.1, 1, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="grad_V must be callable, got None"):
+        langevin.score_flow(None, [[0.0]], 0.1, 1, width=0.3)
+
+
+def test_nan_gradient_is_reported_apart_from_blow_up():
+    """A grad_V returning NaN at finite positions is the potential's fault, not the step size's."""
+    nan_grad = lambda X: np.where(X > 0.5, np.nan, X)  # noqa: E731
+    with pytest.raises(ValueError, match=r"grad_V returned NaN in 1 entries at step 1") as info:
+        langevin.langevin(nan_grad, [[0.0], [1.0]], 0.1, 3, np.random.default_rng(0))
+    assert "tau" not in str(info.value)
+    with pytest.raises(ValueError, match=r"grad_V returned NaN in 1 entries at step 1"):
+        langevin.score_flow(nan_grad, [[0.0], [1.0]], 0.1, 3, width=0.3)
+
+
+@pytest.mark.parametrize("X, x, rho, match", [
+    ([[0.0]], [0.0, 1.0], [1.0, -0.5], r"rho must be finite and >= 0, got values such as \[-0.5\]"),
+    ([[0.0]], [0.0, 1.0], [1.0, np.nan], r"rho must be finite and >= 0, got values such as \[nan\]"),
+    ([[0.0]], [0.0, 1.0], [0.0, 0.0], r"rho must have positive mass, got sum\(rho\) = 0.0"),
+    ([[0.0]], [0.0, 1.0], [1.0, 1.0, 1.0], r"rho must have the shape of x, \(2,\), got shape \(3,\)"),
+    ([[0.0]], [[0.0, 1.0]], [1.0, 1.0], r"x must be a non-empty finite 1D array"),
+    ([[0.0, 1.0]], [0.0, 1.0], [1.0, 1.0], r"X must have 1 columns, got shape \(1, 2\)"),
+])
+def test_w2_particles_to_grid_bad_input(X, x, rho, match):
+    with pytest.raises(ValueError, match=match):
+        langevin.w2_particles_to_grid(X, x, rho)
+
+
+def test_free_energy_rejects_negative_density():
+    x = np.linspace(-1, 1, 5)
+    with pytest.raises(ValueError, match=r"rho must be finite and >= 0, got values such as \[-0.1\]"):
+        langevin.free_energy_1d(x, [0.5, 0.5, -0.1, 0.5, 0.5], V)
+    with pytest.raises(ValueError, match=r"rho must have shape \(N,\) or \(m, N\) with N = 5"):
+        langevin.free_energy_1d(x, [0.5, 0.5], V)
