@@ -75,7 +75,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .answer_bank import PARTS, get_part
+from .answer_bank import PARTS, get_part, parts_of
 from .answer_eval import (AnswerShapeError, AnswerTimeLimit, AnswerUndefinedError, Instance,
                           NotSymbolic, Value, deadline, evaluate, to_floats)
 from .answer_parser import (BUILTIN_FUNCTIONS, AnswerNameError, AnswerSyntaxError, Node,
@@ -823,27 +823,36 @@ def answer_symbols(part):
 
 
 class StaticNote:
-    """What the static book shows instead of a widget: how to check an answer."""
+    """What the static book shows instead of widgets: how to check answers.
 
-    def __init__(self, part):
-        self.part = part
+    ``parts`` is one exercise part or a list of them (one note for all).
+    """
+
+    def __init__(self, parts):
+        self.parts = list(parts) if isinstance(parts, (list, tuple)) else [parts]
+        self.part = self.parts[0]
+
+    def _ids(self):
+        return ", ".join(p.id for p in self.parts)
 
     def text(self):
-        return (f"To check your answer to {self.part.id}, run "
+        return (f"To check your answer to {self._ids()}, run "
                 f"check(\"{self.part.id}\", \"your answer\") from lecture_code.answers "
-                f"in a live notebook, or in a terminal: python -m lecture_code.answers "
-                f"{self.part.id} \"your answer\".")
+                f"in a live notebook (with the part's id), or in a terminal: "
+                f"python -m lecture_code.answers {self.part.id} \"your answer\".")
 
     def __repr__(self):
         return self.text()
 
     def _repr_html_(self):
+        first = html.escape(self.part.id)
         return ("<p class=\"answer-check-note\"><strong>Check your answer</strong> "
-                f"({html.escape(self.part.id)}): in a live notebook, run "
-                f"<code>check(\"{html.escape(self.part.id)}\", \"your answer\")</code>; "
+                f"({html.escape(self._ids())}): in a live notebook, run "
+                f"<code>check(\"{first}\", \"your answer\")</code> with the part's id; "
                 "in a terminal, "
-                f"<code>python -m lecture_code.answers {html.escape(self.part.id)} "
-                "\"your answer\"</code>.</p>")
+                f"<code>python -m lecture_code.answers {first} "
+                "\"your answer\"</code>. Running this chapter as a notebook shows a "
+                "box to type each answer in.</p>")
 
 
 def answer_box(part, static=None):
@@ -898,6 +907,23 @@ def answer_box(part, static=None):
     show.on_click(on_show)
     header = widgets.HTML(f"<b>{html.escape(spec.id)}</b>: give {html.escape(spec.asks_for)}")
     return widgets.VBox([header, widgets.HBox([text, button, show]), feedback])
+
+
+def answer_boxes(prefix, static=None):
+    """Answer boxes for every part whose id starts with ``prefix`` (one exercise).
+
+    In the static book, a single :class:`StaticNote` naming all the parts.
+    """
+    parts = [get_part(part_id) for part_id in parts_of(prefix)]
+    if not parts:
+        raise ValueError(f"no exercise part has an id starting with {prefix!r}")
+    if static is None:
+        static = is_static_build()
+    if static:
+        return StaticNote(parts)
+    import ipywidgets as widgets
+
+    return widgets.VBox([answer_box(part.id, static=False) for part in parts])
 
 
 # --------------------------------------------------------------------------

@@ -526,6 +526,17 @@ def test_static_book_shows_a_note_not_a_dead_widget(monkeypatch):
     assert "ex3.2" in repr(note)
 
 
+def test_one_static_note_per_exercise_and_live_boxes_otherwise(monkeypatch):
+    monkeypatch.setenv("LECTURE_CODE_STATIC_BOOK", "1")
+    note = answers.answer_boxes("ex3")
+    assert isinstance(note, answers.StaticNote)
+    assert "ex3.1, ex3.2" in note._repr_html_()
+    box = answers.answer_boxes("ex3", static=False)
+    assert len(box.children) == 2
+    with pytest.raises(ValueError, match="no exercise part has an id starting with 'ex9'"):
+        answers.answer_boxes("ex9")
+
+
 def test_describe_lists_the_names():
     text = describe("ex1.2a-var")
     assert "phi" in text and "rho_alpha" in text and "additive constant" in text
