@@ -22,6 +22,7 @@ References
 Jordan, Kinderlehrer, Otto (1998); Santambrogio (2017), section 2.
 """
 
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -44,6 +45,15 @@ def _point(name, x):
     if array.ndim != 1 or not np.isfinite(array).all():
         raise ValueError(f"{name} must be a finite vector of shape (d,), got {x!r}")
     return array
+
+
+def _real(name, value):
+    """A finite real number (the check of a mean, which may be any sign)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {checks._show(value)}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
 
 
 def forward_euler(grad, x0, tau, n_steps):
@@ -72,8 +82,14 @@ def forward_euler(grad, x0, tau, n_steps):
     Raises
     ------
     ValueError, TypeError
-        When ``tau`` is not a positive number, ``n_steps`` is negative or
-        ``x0`` is not a finite vector.
+        When ``tau`` is not a positive number, ``n_steps`` is negative,
+        ``x0`` is not a finite vector or ``grad`` returns NaN.
+
+    Warns
+    -----
+    RuntimeWarning
+        When an iterate or ``grad`` overflows (an unstable step); the finite iterates
+        computed so far are returned (fewer than ``n_steps + 1`` rows).
 
     Examples
     --------
@@ -89,7 +105,18 @@ def forward_euler(grad, x0, tau, n_steps):
     path = np.empty((n_steps + 1, x.size))
     path[0] = x
     for k in range(n_steps):
-        path[k + 1] = path[k] - tau * checks.returned_shape("grad", grad(path[k]), x.shape)
+        g = checks.returned_shape("grad", grad(path[k]), x.shape)
+        if np.isnan(g).any():
+            raise ValueError(f"grad must return finite values, got {g.tolist()} at the "
+                             f"iterate x_{k} = {path[k].tolist()}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            path[k + 1] = path[k] - tau * g
+        if not np.isfinite(path[k + 1]).all():
+            warnings.warn(f"forward_euler: the iterates diverge (x_{k + 1} or grad(x_{k}) is "
+                          f"not finite; the scheme is unstable at tau = {tau:g}); returning "
+                          f"the {k + 1} finite iterates x_0..x_{k} only; reduce tau",
+                          RuntimeWarning, stacklevel=2)
+            return path[:k + 1]
     return path
 
 
@@ -144,7 +171,11 @@ def backward_euler_step(grad, hess, x, tau, tol=1e-12, max_iter=50):
     Raises
     ------
     ValueError, TypeError
-        On a non-positive ``tau`` or ``tol``, or a malformed ``x``.
+        On a non-positive ``tau`` or ``tol``, a malformed ``x``, non-finite
+        values from ``grad`` or ``hess``, or a singular Newton matrix
+        :math:`I + \tau\nabla^2 g(y)` (the message names ``tau`` and the
+        bound :math:`1/\max(-\lambda_{\min}(\nabla^2 g))` below which the
+        proximal problem is strongly convex).
 
     Examples
     --------
@@ -163,18 +194,49 @@ def backward_euler_step(grad, hess, x, tau, tol=1e-12, max_iter=50):
     d = x.size
     y = x.copy()
     history = []
+    step = _backward_euler_step(grad, hess, x, tau, tol, max_iter)
+    if not step.converged:
+        _warn_backward("backward_euler_step", step, tol, max_iter, stacklevel=2)
+    return step
+
+
+def _warn_backward(where, step, tol, max_iter, stacklevel):
+    warnings.warn(f"{where}: Newton stopped after max_iter={max_iter} "
+                  f"iterations with residual {step.history[-1]:.3g} > tol={tol:g}; "
+                  "raise max_iter or reduce tau; the log is in BackwardStep.history",
+                  RuntimeWarning, stacklevel=stacklevel + 1)
+
+
+def _backward_euler_step(grad, hess, x, tau, tol, max_iter):
+    """Newton's iteration of :func:`backward_euler_step` on checked input; never warns."""
+    d = x.size
+    y = x.copy()
+    history = []
     for it in range(max_iter + 1):
-        residual = y + tau * checks.returned_shape("grad", grad(y), (d,)) - x
+        g = checks.returned_shape("grad", grad(y), (d,))
+        if not np.isfinite(g).all():
+            raise ValueError(f"grad must return finite values, got {g.tolist()} at the "
+                             f"Newton iterate {it}, y = {y.tolist()}")
+        residual = y + tau * g - x
         history.append(float(np.abs(residual).max()))
         if history[-1] <= tol:
             return BackwardStep(y, it, True, history)
         if it == max_iter:
             break
-        jacobian = np.eye(d) + tau * checks.returned_shape("hess", hess(y), (d, d))
+        H = checks.returned_shape("hess", hess(y), (d, d))
+        if not np.isfinite(H).all():
+            raise ValueError(f"hess must return finite values, got non-finite entries at "
+                             f"the Newton iterate {it}, y = {y.tolist()}")
+        jacobian = np.eye(d) + tau * H
+        if np.linalg.cond(jacobian) > 1e14:
+            lam = float(np.linalg.eigvalsh((H + H.T) / 2).min())
+            bound = np.inf if lam >= 0 else 1 / -lam
+            raise ValueError(
+                f"backward_euler_step: the Newton matrix I + tau hess(y) is singular at "
+                f"iterate {it} (tau = {tau:g}, smallest eigenvalue of hess(y) {lam:.3g}); "
+                f"the proximal problem is strongly convex only for tau < {bound:.3g} = "
+                "1/max(-eigenvalues of hess); reduce tau")
         y = y - np.linalg.solve(jacobian, residual)
-    warnings.warn(f"backward_euler_step: Newton stopped after max_iter={max_iter} "
-                  f"iterations with residual {history[-1]:.3g} > tol={tol:g}; "
-                  "raise max_iter or reduce tau", RuntimeWarning, stacklevel=2)
     return BackwardStep(y, max_iter, False, history)
 
 
@@ -199,15 +261,19 @@ def backward_euler(grad, hess, x0, tau, n_steps, tol=1e-12, max_iter=50):
     >>> backward_euler(lambda x: x, lambda x: np.eye(1), [1.0], 1.0, 2)[:, 0].tolist()
     [1.0, 0.5, 0.25]
     """
+    checks.is_callable("grad", grad)
+    checks.is_callable("hess", hess)
     x = _point("x0", x0)
+    tau = checks.positive_number("tau", tau)
+    tol = checks.positive_number("tol", tol)
+    max_iter = checks.integer("max_iter", max_iter, minimum=1)
     n_steps = checks.integer("n_steps", n_steps, minimum=0)
     path = np.empty((n_steps + 1, x.size))
     path[0] = x
     for k in range(n_steps):
-        step = backward_euler_step(grad, hess, path[k], tau, tol=tol, max_iter=max_iter)
+        step = _backward_euler_step(grad, hess, path[k], tau, tol, max_iter)
         if not step.converged:
-            warnings.warn(f"backward_euler: step {k} did not converge; raise max_iter",
-                          RuntimeWarning, stacklevel=2)
+            _warn_backward(f"backward_euler, step k={k}", step, tol, max_iter, stacklevel=2)
         path[k + 1] = step.x
     return path
 
@@ -243,8 +309,9 @@ def ou_gaussian(t, m0, s0, beta=1.0):
 
     Raises
     ------
-    ValueError
-        On negative times or a non-positive ``s0`` or ``beta``.
+    ValueError, TypeError
+        On negative or non-numeric times, a non-finite ``m0`` or a
+        non-positive ``s0`` or ``beta``.
 
     Examples
     --------
@@ -252,12 +319,15 @@ def ou_gaussian(t, m0, s0, beta=1.0):
     >>> float(m), float(s)
     (2.0, 4.0)
     """
-    t = np.asarray(t, dtype=float)
+    try:
+        t = np.asarray(t, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"t must be a time or an array of times >= 0, got {checks._show(t)}") from None
     if not np.isfinite(t).all() or (t < 0).any():
         raise ValueError(f"t must hold finite times >= 0, got {t!r}")
+    m0 = _real("m0", m0)
     s0 = checks.positive_number("s0", s0)
     beta = checks.positive_number("beta", beta)
-    m0 = float(m0)
     return m0 * np.exp(-t), beta + (s0 - beta) * np.exp(-2 * t)
 
 
@@ -297,7 +367,8 @@ def ou_jko_gaussian(m0, s0, tau, n_steps, beta=1.0):
     Raises
     ------
     ValueError, TypeError
-        On a non-positive ``tau``, ``s0`` or ``beta``, or negative ``n_steps``.
+        On a non-positive ``tau``, ``s0`` or ``beta``, a non-finite ``m0``,
+        or negative ``n_steps``.
 
     Examples
     --------
@@ -313,7 +384,7 @@ def ou_jko_gaussian(m0, s0, tau, n_steps, beta=1.0):
     n_steps = checks.integer("n_steps", n_steps, minimum=0)
     m = np.empty(n_steps + 1)
     s = np.empty(n_steps + 1)
-    m[0], s[0] = float(m0), s0
+    m[0], s[0] = _real("m0", m0), s0
     for k in range(n_steps):
         a = (1 + np.sqrt(1 + 4 * (1 + tau) * tau * beta / s[k])) / (2 * (1 + tau))
         m[k + 1] = m[k] / (1 + tau)

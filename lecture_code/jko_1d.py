@@ -26,24 +26,28 @@ are left out, an :math:`O(\log n / n)` error). One JKO step
 
 is a convex problem when :math:`V` and :math:`W` are convex, because
 :math:`-\log(x_{i+1} - x_i)` is convex. :func:`jko_step_1d` solves it by a
-damped Newton method: potential and entropy give a tridiagonal Hessian
+Newton method with a line search: potential and entropy give a tridiagonal Hessian
 (solved in :math:`O(n)` by :func:`scipy.linalg.solveh_banded`); an
 interaction adds a term coupling all particles, handled by
 preconditioned conjugate gradients on Hessian-vector products, with the
 tridiagonal part as preconditioner. For the kernels :math:`W(z) = \gamma z^2/2`
 and :math:`W(z) = \gamma|z|` these products cost :math:`O(n)` (means and
-ranks of sorted positions).
+ranks of sorted positions). For a non-convex :math:`V` (steps beyond
+:math:`1/\max(-V'')`) the tridiagonal matrix is shifted by a multiple of the
+identity until its Cholesky factorisation succeeds (modified Newton), so
+every direction descends.
 
 References
 ----------
 Jordan, Kinderlehrer, Otto (1998); Santambrogio (2015), ch. 2 and 8.
 """
 
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import solveh_banded
+from scipy.linalg import LinAlgError, eigh_tridiagonal, solveh_banded
 
 from . import checks
 
@@ -76,6 +80,15 @@ class Potential1D:
             checks.is_callable(attr, getattr(self, attr))
 
 
+def _real(name, value):
+    """A finite real number of either sign."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {checks._show(value)}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def quadratic_potential_1d(center=0.0, stiffness=1.0):
     r"""The potential :math:`V(x) = \frac{\lambda}{2}(x - c)^2` as a :class:`Potential1D`.
 
@@ -84,7 +97,7 @@ def quadratic_potential_1d(center=0.0, stiffness=1.0):
     >>> float(quadratic_potential_1d(1.0, 2.0).V(np.array(3.0)))
     4.0
     """
-    c = float(center)
+    c = _real("center", center)
     lam = checks.positive_number("stiffness", stiffness)
     return Potential1D(lambda x: 0.5 * lam * (x - c) ** 2, lambda x: lam * (x - c),
                        lambda x: lam + 0.0 * x, name=f"{lam:g}/2 (x - {c:g})^2")
@@ -114,9 +127,7 @@ class QuadraticInteraction:
     """
 
     def __init__(self, gamma=1.0):
-        if isinstance(gamma, bool) or not np.isfinite(gamma):
-            raise ValueError(f"gamma must be a finite number, got {gamma!r}")
-        self.gamma = float(gamma)
+        self.gamma = _real("gamma", gamma)
         self.name = f"{self.gamma:g} z^2/2"
 
     def W(self, z):
@@ -145,9 +156,7 @@ class AbsInteraction:
     """
 
     def __init__(self, gamma=1.0):
-        if isinstance(gamma, bool) or not np.isfinite(gamma):
-            raise ValueError(f"gamma must be a finite number, got {gamma!r}")
-        self.gamma = float(gamma)
+        self.gamma = _real("gamma", gamma)
         self.name = f"{self.gamma:g} |z|"
 
     def W(self, z):
@@ -233,7 +242,7 @@ class JKOProblem1D:
         """:math:`n f(x)`; ``inf`` when two particles touch and ``beta > 0``."""
         value = 0.0
         if self.potential is not None:
-            value += float(np.sum(self.potential.V(x)))
+            value += float(np.sum(checks.returned_shape("V", self.potential.V(x), x.shape)))
         if self.interaction is not None:
             value += self.interaction.energy(x)
         if self.beta > 0:
@@ -246,7 +255,7 @@ class JKOProblem1D:
     def scaled_gradient(self, x):
         grad = np.zeros_like(x)
         if self.potential is not None:
-            grad += self.potential.dV(x)
+            grad += checks.returned_shape("dV", self.potential.dV(x), x.shape)
         if self.interaction is not None:
             grad += self.interaction.gradient(x)
         if self.beta > 0:
@@ -260,7 +269,7 @@ class JKOProblem1D:
         ab = np.zeros((2, x.size))
         ab[1] = shift
         if self.potential is not None:
-            ab[1] += self.potential.d2V(x)
+            ab[1] += checks.returned_shape("d2V", self.potential.d2V(x), x.shape)
         if self.beta > 0:
             w = self.beta / np.diff(x) ** 2
             ab[1, :-1] += w
@@ -277,6 +286,7 @@ class JKOProblem1D:
     def free_energy(self, x):
         r"""The energy :math:`f` of the particle measure (module docstring)."""
         x = _positions("x", x)
+        _check_positions_order("x", x)
         return self.scaled_energy(x) / x.size
 
 
@@ -337,6 +347,179 @@ def _pcg(apply_A, b, precondition, rtol, max_iter):
     return d, max_iter
 
 
+def _solve_shifted(ab, rhs, scale):
+    """Solve ``(A + mu I) d = rhs`` for the banded ``A`` with the least ``mu >= 0`` tried
+    (0, then ``1e-8 scale`` doubling) for which the banded Cholesky succeeds.
+
+    Returns the direction and the shift used (``None`` when no shift up to
+    ``1e8 scale`` made the matrix positive definite).
+    """
+    mu = 0.0
+    while True:
+        shifted = ab.copy()
+        shifted[1] += mu
+        try:
+            return solveh_banded(shifted, rhs), mu
+        except LinAlgError:
+            mu = 1e-8 * scale if mu == 0.0 else 2 * mu
+            if mu > 1e8 * scale:
+                return None, None
+
+
+def _convexity_bound(y, problem):
+    r"""The largest step :math:`1/\max(-V'', 0)` over the particles (``inf`` if convex)."""
+    worst = 0.0
+    if problem.potential is not None:
+        worst = max(worst, float(np.max(-problem.potential.d2V(y))))
+    inter = problem.interaction
+    if isinstance(inter, QuadraticInteraction) and inter.gamma < 0:
+        worst = max(worst, -2 * inter.gamma)
+    return np.inf if worst <= 0 else 1 / worst
+
+
+def _check_positions_order(name, y):
+    if (np.diff(y) < 0).any():
+        i = int(np.argmax(np.diff(y) < 0))
+        raise ValueError(f"{name} must be sorted (non-decreasing) positions, got {name}[{i}] = "
+                         f"{y[i]!r} > {name}[{i + 1}] = {y[i + 1]!r}; pass np.sort({name})")
+
+
+def _jko_step_1d(y, tau, problem, tol, max_iter, cg_max_iter):
+    """The Newton iteration of :func:`jko_step_1d` on checked input; never warns."""
+    n = y.size
+    coupled = problem.interaction is not None and problem.interaction.hessp is not None
+
+    def objective(x):
+        return np.dot(x - y, x - y) / (2 * tau) + problem.scaled_energy(x)
+
+    def unbounded(what):
+        bound = _convexity_bound(y, problem)
+        raise ValueError(
+            f"jko_step_1d: {what} at tau = {tau:g}; the step's objective seems unbounded "
+            f"below or has no minimiser reachable from y (the step is strictly convex for "
+            f"tau < {bound:.3g} = 1/max(-V'' - 2 gamma_-)); reduce tau")
+
+    x = y.copy()
+    far = 1e100 * (1 + float(np.abs(y).max()))
+    history, cg_iter = [], []
+    value = objective(x)
+    low = 1e100 * (1 + abs(value))
+    for it in range(max_iter + 1):
+        grad = (x - y) / tau + problem.scaled_gradient(x)
+        if not (np.isfinite(grad).all() and np.isfinite(value)):
+            unbounded(f"Newton iterate {it} is not finite")
+        if np.abs(x).max() > far or value < -low:
+            unbounded(f"Newton iterate {it} escaped (|x| up to {np.abs(x).max():.3g}, "
+                      f"objective {value:.3g})")
+        history.append(float(np.abs(grad).max()))
+        ab = problem.banded_hessian(x, 1 / tau)
+        scale = float(np.abs(ab).max())
+        if history[-1] <= tol * problem.residual_scale(x):
+            # a stationary point; leave it along a direction of negative curvature
+            # when the (tridiagonal) Hessian shows it is not a minimiser
+            escape = None if coupled else _negative_curvature(ab)
+            if escape is None:
+                return _finish(x, it, True, history, cg_iter, problem)
+            direction, slope = escape, 0.0
+        else:
+            if it == max_iter:
+                break
+            if coupled:
+                inter = problem.interaction
+                pre = ab.copy()
+                pre[1] += np.maximum(inter.hess_diag(x), 0.0)
+                _, mu = _solve_shifted(pre, grad, scale)
+                if mu is None:
+                    unbounded(f"no positive-definite shift of the Hessian at Newton iterate {it}")
+                pre[1] += mu
+
+                def apply_A(v):
+                    out = ab[1] * v
+                    out[:-1] += ab[0, 1:] * v[1:]
+                    out[1:] += ab[0, 1:] * v[:-1]
+                    return out + inter.hessp(x, v)
+
+                direction, used = _pcg(apply_A, -grad, lambda r: solveh_banded(pre, r),
+                                       rtol=1e-10, max_iter=cg_max_iter)
+                cg_iter.append(used)
+            else:
+                direction, _ = _solve_shifted(ab, -grad, scale)
+                if direction is None:
+                    unbounded(f"no positive-definite shift of the Hessian at Newton iterate {it}")
+            slope = float(np.dot(grad, direction))
+            if slope >= 0:  # safeguard: fall back on steepest descent
+                direction, slope = -grad / scale, -float(np.dot(grad, grad)) / scale
+        # Stay in the domain (particles keep their order), then backtrack (Armijo).
+        step = 1.0
+        if problem.beta > 0:
+            dh = np.diff(direction)
+            shrinking = dh < 0
+            if shrinking.any():
+                step = min(1.0, 0.95 * float(np.min(-np.diff(x)[shrinking] / dh[shrinking])))
+        while True:
+            trial = x + step * direction
+            trial_value = objective(trial)
+            if slope < 0:
+                accept = trial_value <= value + 1e-4 * step * slope + 1e-13 * abs(value)
+            else:  # negative-curvature move: ask for a strict decrease
+                accept = trial_value < value - 1e-13 * abs(value)
+            if accept:
+                break
+            step *= 0.5
+            if step < 1e-12:
+                break
+        if slope >= 0 and not accept:
+            return _finish(x, it, True, history, cg_iter, problem)
+        x, value = trial, trial_value
+        if problem.beta == 0 and problem.interaction is not None and (np.diff(x) < 0).any():
+            # the rank-dependent interaction forces change: no longer the sorted problem
+            _refuse_reordering()
+    return _finish(x, max_iter, False, history, cg_iter, problem)
+
+
+def _negative_curvature(ab):
+    """A unit eigenvector of the smallest eigenvalue of the tridiagonal ``ab`` if < 0."""
+    try:
+        solveh_banded(ab, np.zeros(ab.shape[1]))
+        return None
+    except LinAlgError:
+        pass
+    values, vectors = eigh_tridiagonal(ab[1], ab[0, 1:], select="i", select_range=(0, 0))
+    return vectors[:, 0] if values[0] < 0 else None
+
+
+def _check_step_input(y, tau, problem, tol, max_iter, cg_max_iter, name="y"):
+    y = _positions(name, y)
+    tau = checks.positive_number("tau", tau)
+    tol = checks.positive_number("tol", tol)
+    max_iter = checks.integer("max_iter", max_iter, minimum=1)
+    cg_max_iter = checks.integer("cg_max_iter", cg_max_iter, minimum=1)
+    if not isinstance(problem, JKOProblem1D):
+        raise TypeError(f"problem must be a JKOProblem1D, got {checks._show(problem)}")
+    _check_positions_order(name, y)
+    if problem.beta > 0 and (np.diff(y) <= 0).any():
+        i = int(np.argmax(np.diff(y) <= 0))
+        raise ValueError(f"{name} must be strictly increasing when beta > 0 (the entropy of "
+                         f"touching particles is infinite), got {name}[{i}] = {y[i]!r} >= "
+                         f"{name}[{i + 1}] = {y[i + 1]!r}")
+    inter = problem.interaction
+    if isinstance(inter, QuadraticInteraction) and inter.gamma < 0 and tau >= 1 / (2 * -inter.gamma):
+        raise ValueError(
+            f"tau must be < 1/(2|gamma|) = {1 / (2 * -inter.gamma):.6g} for the repulsive "
+            f"QuadraticInteraction(gamma = {inter.gamma:g}), got tau = {tau!r}: beyond it "
+            "the step's objective can be unbounded below (particles fly apart)")
+    return y, tau, tol, max_iter, cg_max_iter
+
+
+def _warn_unconverged(where, step, tol, max_iter, problem, stacklevel):
+    extra = " (return_steps=True returns the records)" if "flow" in where else ""
+    warnings.warn(f"{where}: Newton stopped after max_iter={max_iter} iterations with "
+                  f"optimality residual {step.history[-1]:.3g} > tol={tol:g} times "
+                  f"{problem.residual_scale(step.x):.3g}; raise max_iter (or reduce tau); "
+                  f"the log is in JKOStep1D.history{extra}", RuntimeWarning,
+                  stacklevel=stacklevel + 1)
+
+
 def jko_step_1d(y, tau, problem, tol=1e-9, max_iter=100, cg_max_iter=50):
     r"""One JKO step for sorted particles in 1D, solved by Newton's method.
 
@@ -357,12 +540,24 @@ def jko_step_1d(y, tau, problem, tol=1e-9, max_iter=100, cg_max_iter=50):
     at most ``tol`` times :math:`\max(1, \beta/\min_i h_i)`, the size of the
     largest entropic force (the round-off floor of the residual grows with it).
 
+    The objective is strictly convex when :math:`\tau < 1/\max(-V'')` (and
+    :math:`V, W` convex); beyond that bound (a non-convex :math:`V`) Newton's
+    matrix may be indefinite, and the method adds the smallest multiple of
+    the identity (0, then :math:`10^{-8}` times its scale, doubling)
+    for which the banded Cholesky factorisation succeeds, so each direction
+    is a descent direction and the line search decreases the objective; at a
+    stationary point that is not a minimiser it moves along a direction of
+    negative curvature. It then converges to a local minimiser, quadratically
+    once the shift is no longer needed.
+
     Parameters
     ----------
     y : array_like, shape (n,)
-        Current positions :math:`x^k`, strictly increasing when ``beta > 0``.
+        Current positions :math:`x^k`, non-decreasing (strictly increasing
+        when ``beta > 0``).
     tau : float
-        Step size, > 0.
+        Step size, > 0; below :math:`1/(2|\gamma|)` for a repulsive
+        :class:`QuadraticInteraction` (:math:`\gamma < 0`).
     problem : JKOProblem1D
         The energy.
     tol : float
@@ -380,12 +575,17 @@ def jko_step_1d(y, tau, problem, tol=1e-9, max_iter=100, cg_max_iter=50):
     ------
     ValueError, TypeError
         On a non-positive ``tau`` or ``tol``, positions that are not finite,
-        not a 1D array of length >= 2, or not strictly increasing when
-        ``beta > 0``.
+        not a 1D array of length >= 2, not sorted (or not strictly increasing
+        when ``beta > 0``), a step ``tau >= 1/(2|gamma|)`` with a repulsive
+        quadratic interaction, or Newton iterates that stop being finite or
+        exceed :math:`10^{100}(1 + \max|y|)`, or an objective falling below
+        :math:`-10^{100}` times its start (an objective unbounded below;
+        the message names ``tau`` and the convexity bound).
 
     References
     ----------
-    Jordan, Kinderlehrer, Otto (1998).
+    Jordan, Kinderlehrer, Otto (1998); Nocedal and Wright, *Numerical
+    Optimization* (2006), section 3.4 (modified Newton).
 
     Examples
     --------
@@ -396,80 +596,12 @@ def jko_step_1d(y, tau, problem, tol=1e-9, max_iter=100, cg_max_iter=50):
     >>> jko_step_1d([-2.0, 2.0], 1.0, problem).x.tolist()
     [-1.0, 1.0]
     """
-    y = _positions("y", y)
-    tau = checks.positive_number("tau", tau)
-    tol = checks.positive_number("tol", tol)
-    max_iter = checks.integer("max_iter", max_iter, minimum=1)
-    cg_max_iter = checks.integer("cg_max_iter", cg_max_iter, minimum=1)
-    if not isinstance(problem, JKOProblem1D):
-        raise TypeError(f"problem must be a JKOProblem1D, got {checks._show(problem)}")
-    if problem.beta > 0 and (np.diff(y) <= 0).any():
-        i = int(np.argmax(np.diff(y) <= 0))
-        raise ValueError("y must be strictly increasing when beta > 0 (the entropy of "
-                         f"touching particles is infinite), got y[{i}] = {y[i]!r} >= "
-                         f"y[{i + 1}] = {y[i + 1]!r}")
-    n = y.size
-    coupled = problem.interaction is not None and problem.interaction.hessp is not None
-
-    def objective(x):
-        return np.dot(x - y, x - y) / (2 * tau) + problem.scaled_energy(x)
-
-    x = y.copy()
-    history, cg_iter = [], []
-    value = objective(x)
-    for it in range(max_iter + 1):
-        grad = (x - y) / tau + problem.scaled_gradient(x)
-        history.append(float(np.abs(grad).max()))
-        if history[-1] <= tol * problem.residual_scale(x):
-            return _finish(x, it, True, history, cg_iter, problem)
-        if it == max_iter:
-            break
-        ab = problem.banded_hessian(x, 1 / tau)
-        if coupled:
-            inter = problem.interaction
-            pre = ab.copy()
-            pre[1] += np.maximum(inter.hess_diag(x), 0.0)
-
-            def apply_A(v):
-                out = ab[1] * v
-                out[:-1] += ab[0, 1:] * v[1:]
-                out[1:] += ab[0, 1:] * v[:-1]
-                return out + inter.hessp(x, v)
-
-            direction, used = _pcg(apply_A, -grad, lambda r: solveh_banded(pre, r),
-                                   rtol=1e-10, max_iter=cg_max_iter)
-            cg_iter.append(used)
-        else:
-            direction = solveh_banded(ab, -grad)
-        # Stay in the domain (particles keep their order), then backtrack (Armijo).
-        step = 1.0
-        if problem.beta > 0:
-            dh = np.diff(direction)
-            shrinking = dh < 0
-            if shrinking.any():
-                step = min(1.0, 0.95 * float(np.min(-np.diff(x)[shrinking] / dh[shrinking])))
-        slope = float(np.dot(grad, direction))
-        while True:
-            trial = x + step * direction
-            trial_value = objective(trial)
-            if trial_value <= value + 1e-4 * step * slope + 1e-13 * abs(value):
-                break
-            step *= 0.5
-            if step < 1e-12:
-                break
-        x, value = trial, trial_value
-        if problem.beta == 0 and (np.diff(x) < 0).any():
-            _refuse_reordering()
-    warnings.warn(f"jko_step_1d: Newton stopped after max_iter={max_iter} iterations with "
-                  f"optimality residual {history[-1]:.3g} > tol={tol:g} times "
-                  f"{problem.residual_scale(x):.3g}; raise max_iter (or reduce tau); the "
-                  "log is in the returned JKOStep1D.history", RuntimeWarning, stacklevel=2)
-    return _finish(x, max_iter, False, history, cg_iter, problem)
-
-
-def _refuse_reordering():
-    raise ValueError("the step reordered the particles, so the sorted-position problem "
-                     "is not the JKO step here; use beta > 0 or a smaller tau")
+    y, tau, tol, max_iter, cg_max_iter = _check_step_input(y, tau, problem, tol, max_iter,
+                                                           cg_max_iter)
+    step = _jko_step_1d(y, tau, problem, tol, max_iter, cg_max_iter)
+    if not step.converged:
+        _warn_unconverged("jko_step_1d", step, tol, max_iter, problem, stacklevel=2)
+    return step
 
 
 def _finish(x, n_iter, converged, history, cg_iter, problem):
@@ -478,7 +610,13 @@ def _finish(x, n_iter, converged, history, cg_iter, problem):
     return JKOStep1D(x, n_iter, converged, history, cg_iter)
 
 
-def jko_flow_1d(x0, tau, n_steps, problem, **options):
+def _refuse_reordering():
+    raise ValueError("the step reordered the particles, so the sorted-position problem "
+                     "is not the JKO step here; use beta > 0 or a smaller tau")
+
+
+def jko_flow_1d(x0, tau, n_steps, problem, tol=1e-9, max_iter=100, cg_max_iter=50,
+                return_steps=False):
     r"""Iterate :func:`jko_step_1d`: the positions :math:`x^0, \dots, x^{K}`.
 
     .. math::
@@ -494,12 +632,22 @@ def jko_flow_1d(x0, tau, n_steps, problem, **options):
     n_steps : int
         Number of steps :math:`K`, >= 0.
     problem : JKOProblem1D
-    **options
-        Passed to :func:`jko_step_1d` (``tol``, ``max_iter``, ``cg_max_iter``).
+    tol, max_iter, cg_max_iter
+        As in :func:`jko_step_1d`; a step stopped by ``max_iter`` warns
+        (``RuntimeWarning`` naming the step index and ``max_iter``).
+    return_steps : bool
+        Also return the :class:`JKOStep1D` record (Newton log) of each step.
 
     Returns
     -------
-    ndarray, shape (n_steps + 1, n)
+    path : ndarray, shape (n_steps + 1, n)
+    steps : list of JKOStep1D, length n_steps
+        Only when ``return_steps`` is true.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`jko_step_1d`.
 
     Examples
     --------
@@ -507,13 +655,20 @@ def jko_flow_1d(x0, tau, n_steps, problem, **options):
     >>> jko_flow_1d([0.0, 4.0], 1.0, 2, problem)[:, 1].tolist()
     [4.0, 2.0, 1.0]
     """
-    x = _positions("x0", x0)
     n_steps = checks.integer("n_steps", n_steps, minimum=0)
+    x, tau, tol, max_iter, cg_max_iter = _check_step_input(x0, tau, problem, tol, max_iter,
+                                                           cg_max_iter, name="x0")
     path = np.empty((n_steps + 1, x.size))
     path[0] = x
+    steps = []
     for k in range(n_steps):
-        path[k + 1] = jko_step_1d(path[k], tau, problem, **options).x
-    return path
+        step = _jko_step_1d(path[k], tau, problem, tol, max_iter, cg_max_iter)
+        if not step.converged:
+            _warn_unconverged(f"jko_flow_1d, step k={k} (of {n_steps})", step, tol, max_iter,
+                              problem, stacklevel=2)
+        steps.append(step)
+        path[k + 1] = step.x
+    return (path, steps) if return_steps else path
 
 
 def w2_squared_1d(x, y):
@@ -568,4 +723,4 @@ def gaussian_particles(n, mean=0.0, var=1.0):
 
     n = checks.integer("n", n, minimum=2)
     var = checks.positive_number("var", var)
-    return float(mean) + np.sqrt(var) * ndtri((np.arange(1, n + 1) - 0.5) / n)
+    return _real("mean", mean) + np.sqrt(var) * ndtri((np.arange(1, n + 1) - 0.5) / n)

@@ -80,7 +80,12 @@ class Grid:
             raise TypeError(f"axes must be a non-empty tuple of 1D arrays, got {self.axes!r}")
         steps = []
         for k, axis in enumerate(self.axes):
-            axis = np.asarray(axis, dtype=float)
+            raw = np.asarray(axis)
+            if raw.dtype.kind not in "iuf":
+                raise TypeError(f"axes[{k}] must be a 1D array of numbers, got {checks._show(axis)}")
+            axis = raw.astype(float)
+            if not np.isfinite(axis).all():
+                raise ValueError(f"axes[{k}] must contain only finite numbers")
             if axis.ndim != 1 or axis.size < 2:
                 raise ValueError(f"axes[{k}] must be a 1D array of >= 2 points, got shape {axis.shape}")
             gaps = np.diff(axis)
@@ -131,11 +136,19 @@ def make_grid(shape, half_width):
     >>> make_grid(4, 1.0).axes[0].tolist()
     [-0.75, -0.25, 0.25, 0.75]
     """
-    if isinstance(shape, numbers.Integral):
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape must be an int or a tuple of ints, got {checks._show(shape)}")
     shape = tuple(checks.integer("shape", s, minimum=2) for s in shape)
     L = checks.positive_number("half_width", half_width)
     return Grid(tuple(-L + (np.arange(N) + 0.5) * (2 * L / N) for N in shape))
+
+
+def _grid(grid):
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a Grid (see make_grid), got {checks._show(grid)}")
+    return grid
 
 
 def _log_kernel_1d(axis, eps):
@@ -202,7 +215,8 @@ def gibbs_log_apply(logv, grid, eps, _kernels=None):
     Parameters
     ----------
     logv : ndarray, shape grid.shape
-        :math:`\log v` (``-inf`` allowed for zero entries).
+        :math:`\log v` (``-inf`` allowed for zero entries; NaN and ``+inf``
+        are refused).
     grid : Grid
     eps : float
         Regularisation :math:`\varepsilon > 0`.
@@ -210,6 +224,12 @@ def gibbs_log_apply(logv, grid, eps, _kernels=None):
     Returns
     -------
     ndarray, shape grid.shape
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``grid`` is not a :class:`Grid`, ``eps`` is not positive, or
+        ``logv`` has the wrong shape or holds NaN or ``+inf``.
 
     Examples
     --------
@@ -220,11 +240,18 @@ def gibbs_log_apply(logv, grid, eps, _kernels=None):
     >>> np.allclose(gibbs_log_apply(np.zeros(2), g, 0.5), np.log(1 + np.exp(-1)))
     True
     """
+    grid = _grid(grid)
     eps = checks.positive_number("eps", eps)
-    kernels = _kernels or [_log_kernel_1d(a, eps) for a in grid.axes]
-    out = np.asarray(logv, dtype=float)
+    try:
+        out = np.asarray(logv, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"logv must be an array of shape {grid.shape}, got {checks._show(logv)}") from None
     if out.shape != grid.shape:
         raise ValueError(f"logv must have the grid's shape {grid.shape}, got shape {out.shape}")
+    if np.isnan(out).any() or (out == np.inf).any():
+        raise ValueError(f"logv must hold finite numbers or -inf (log of 0), got "
+                         f"{int((np.isnan(out) | (out == np.inf)).sum())} NaN or +inf entries")
+    kernels = _kernels or [_log_kernel_1d(a, eps) for a in grid.axes]
     for axis, logK in enumerate(kernels):
         out = _apply_axis(out, logK, grid.axes[axis], axis)
     return out
@@ -264,7 +291,7 @@ def _potential(V, grid):
 
 
 def entropic_jko_step(p, grid, tau, eps, V=None, beta=1.0, log_b=None, tol=1e-9,
-                      max_iter=5000, omega=1.0, W=None):
+                      max_iter=5000, omega=1.0, W=None, _warn=True):
     r"""One entropic JKO step on a grid by KL-proximal Sinkhorn iterations (log domain).
 
     .. math::
@@ -334,8 +361,7 @@ def entropic_jko_step(p, grid, tau, eps, V=None, beta=1.0, log_b=None, tol=1e-9,
     >>> bool(np.abs(step.q - p).sum() < 0.01)
     True
     """
-    if not isinstance(grid, Grid):
-        raise TypeError(f"grid must be a Grid, got {checks._show(grid)}")
+    grid = _grid(grid)
     p = _density("p", p, grid)
     tau = checks.positive_number("tau", tau)
     eps = checks.positive_number("eps", eps)
@@ -378,11 +404,18 @@ def entropic_jko_step(p, grid, tau, eps, V=None, beta=1.0, log_b=None, tol=1e-9,
         log_b = (1 - omega) * log_b + omega * (log_q - log_qt)
         log_a = log_p - apply(log_b)
     log_marginal = log_b + apply(log_a)
-    warnings.warn(f"entropic_jko_step: stopped after max_iter={max_iter} iterations with "
-                  f"marginal gap {history[-1]:.3g} > tol={tol:g}; raise max_iter (or eps); "
-                  "the log is in the returned EntropicStep.history",
-                  RuntimeWarning, stacklevel=2)
-    return EntropicStep(np.exp(log_marginal), log_b, max_iter, False, history)
+    step = EntropicStep(np.exp(log_marginal), log_b, max_iter, False, history)
+    if _warn:
+        _warn_unconverged("entropic_jko_step", step, tol, max_iter, stacklevel=2)
+    return step
+
+
+def _warn_unconverged(where, step, tol, max_iter, stacklevel):
+    extra = " (return_steps=True returns the records)" if "flow" in where else ""
+    warnings.warn(f"{where}: stopped after max_iter={max_iter} iterations with "
+                  f"marginal gap {step.history[-1]:.3g} > tol={tol:g}; raise max_iter (or eps); "
+                  f"the log is in EntropicStep.history{extra}", RuntimeWarning,
+                  stacklevel=stacklevel + 1)
 
 
 def interaction_operator(W, grid):
@@ -426,7 +459,8 @@ def interaction_operator(W, grid):
     return convolve
 
 
-def entropic_jko_flow(p0, grid, tau, eps, n_steps, V=None, beta=1.0, **options):
+def entropic_jko_flow(p0, grid, tau, eps, n_steps, V=None, beta=1.0, return_steps=False,
+                      **options):
     r"""Iterate :func:`entropic_jko_step` with warm starts: masses :math:`p^0, \dots, p^K`.
 
     .. math::
@@ -442,12 +476,23 @@ def entropic_jko_flow(p0, grid, tau, eps, n_steps, V=None, beta=1.0, **options):
     n_steps : int
         :math:`K \ge 0`.
     V, beta, **options
-        As in :func:`entropic_jko_step` (``tol``, ``max_iter``).
+        As in :func:`entropic_jko_step` (``tol``, ``max_iter``, ``omega``,
+        ``W``); a step stopped by ``max_iter`` warns (``RuntimeWarning``
+        naming the step index and ``max_iter``).
+    return_steps : bool
+        Also return the :class:`EntropicStep` record (iteration log) of each step.
 
     Returns
     -------
-    list of ndarray
+    flow : list of ndarray
         ``n_steps + 1`` arrays of the grid's shape.
+    steps : list of EntropicStep, length n_steps
+        Only when ``return_steps`` is true.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`entropic_jko_step`.
 
     Examples
     --------
@@ -456,15 +501,23 @@ def entropic_jko_flow(p0, grid, tau, eps, n_steps, V=None, beta=1.0, **options):
     >>> [round(float(q.sum()), 12) for q in flow]
     [1.0, 1.0, 1.0]
     """
+    grid = _grid(grid)
     n_steps = checks.integer("n_steps", n_steps, minimum=0)
     flow = [_density("p0", p0, grid)]
+    tol = options.get("tol", 1e-9)
+    max_iter = options.get("max_iter", 5000)
+    steps = []
     log_b = None
-    for _ in range(n_steps):
+    for k in range(n_steps):
         step = entropic_jko_step(flow[-1], grid, tau, eps, V=V, beta=beta, log_b=log_b,
-                                 **options)
+                                 _warn=False, **options)
+        if not step.converged:
+            _warn_unconverged(f"entropic_jko_flow, step k={k} (of {n_steps})", step, tol,
+                              max_iter, stacklevel=2)
+        steps.append(step)
         flow.append(step.q)
         log_b = step.log_b
-    return flow
+    return (flow, steps) if return_steps else flow
 
 
 def gaussian_on_grid(grid, mean, var):
@@ -479,8 +532,22 @@ def gaussian_on_grid(grid, mean, var):
     >>> round(float(gaussian_on_grid(make_grid(8, 4.0), 0.0, 1.0).sum()), 12)
     1.0
     """
+    grid = _grid(grid)
     var = checks.positive_number("var", var)
-    m = np.broadcast_to(np.asarray(mean, dtype=float), (grid.d,))
+    try:
+        raw = np.asarray(mean)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError
+        m = raw.astype(float)
+    except (TypeError, ValueError):
+        raise TypeError(f"mean must be a number or a vector of length {grid.d}, "
+                        f"got {checks._show(mean)}") from None
+    if m.shape not in ((), (1,), (grid.d,)):
+        raise ValueError(f"mean must be a number or a vector of length grid.d = {grid.d}, "
+                         f"got shape {m.shape}")
+    if not np.isfinite(m).all():
+        raise ValueError(f"mean must be finite, got {m.tolist()}")
+    m = np.broadcast_to(m.reshape(-1) if m.ndim else m, (grid.d,))
     r2 = sum((c - mk) ** 2 for c, mk in zip(grid.mesh(), m))
     p = np.exp(-(r2 - r2.min()) / (2 * var))
     return p / p.sum()
@@ -493,6 +560,9 @@ def grid_moments(p, grid):
 
         m = \sum_i p_i x_i, \qquad s = \frac1d \sum_i p_i |x_i - m|^2.
 
+    ``p`` must be cell masses of the grid's shape, >= 0, summing to 1
+    (a ``ValueError`` otherwise).
+
     Examples
     --------
     >>> g = make_grid(2, 1.0)
@@ -500,6 +570,8 @@ def grid_moments(p, grid):
     >>> m.tolist(), s
     ([0.0], 0.25)
     """
+    grid = _grid(grid)
+    p = _density("p", p, grid)
     coords = grid.mesh()
     m = np.array([(p * c).sum() for c in coords])
     s = sum((p * (c - mk) ** 2).sum() for c, mk in zip(coords, m)) / grid.d

@@ -7,7 +7,7 @@ from scipy.optimize import minimize
 
 from lecture_code.jko import (backward_euler, backward_euler_step, forward_euler,
                               ou_gaussian, ou_jko_gaussian)
-from lecture_code.jko_1d import (AbsInteraction, JKOProblem1D, PairInteraction,
+from lecture_code.jko_1d import (AbsInteraction, JKOProblem1D, PairInteraction, Potential1D,
                                  QuadraticInteraction, double_well_1d, gaussian_particles,
                                  jko_flow_1d, jko_step_1d, quadratic_potential_1d,
                                  w2_squared_1d)
@@ -240,3 +240,142 @@ def test_exercise_forward_threshold_numbers():
     above = np.linalg.norm(forward_euler(lambda x: A * x, [1.0, 1.0], 0.041, 500)[-1])
     assert np.isclose(below, 0.961 ** 500, rtol=1e-6) and below < 1e-8
     assert np.isclose(above, 1.05 ** 500, rtol=1e-6) and above > 1e10
+
+
+# ------------------------------------------------- review fixes
+def brute_force_prox(y, tau, V):
+    """The global minimiser of (x - y)^2 / (2 tau) + V(x) on a fine grid, per particle."""
+    grid = np.linspace(-3.0, 3.0, 600001)
+    return np.array([grid[np.argmin((grid - yi) ** 2 / (2 * tau) + V(grid))] for yi in y])
+
+
+def test_nonconvex_step_without_entropy_is_the_exact_prox():
+    # tau = 2 > 1 / max(-V'') = 1: Newton's matrix 1/tau + V'' is negative near 0.
+    dw = double_well_1d()
+    y = np.array([-0.3, -0.1, 0.05, 0.2, 1.5])
+    step = jko_step_1d(y, 2.0, JKOProblem1D(potential=dw, beta=0.0))
+    assert step.converged
+    assert np.allclose(step.x, brute_force_prox(y, 2.0, dw.V), atol=2e-5)
+
+
+@pytest.mark.parametrize("tau", [2.0, 5.0])
+def test_nonconvex_step_with_entropy_is_a_local_minimiser(tau):
+    problem = JKOProblem1D(potential=double_well_1d(), beta=0.01)
+    y = gaussian_particles(200, 0.0, 0.01)
+    step = jko_step_1d(y, tau, problem)
+    assert step.converged and np.all(np.diff(step.x) > 0)
+    res = optimality_residual(step.x, y, tau, lambda x: x * (x * x - 1), None, 0.01)
+    assert np.abs(res).max() <= 1e-9 * max(1.0, 0.01 / np.diff(step.x).min())
+    # second-order condition: the (tridiagonal) Hessian is positive semi-definite
+    H = np.diag(problem.banded_hessian(step.x, 1 / tau)[1])
+    off = problem.banded_hessian(step.x, 1 / tau)[0, 1:]
+    H += np.diag(off, 1) + np.diag(off, -1)
+    assert np.linalg.eigvalsh(H).min() > -1e-8
+    # and it is lower than the start
+    def objective(x):
+        return np.dot(x - y, x - y) / (2 * tau) + problem.scaled_energy(x)
+    assert objective(step.x) < objective(y)
+
+
+def test_mixed_problem_of_the_chapter_runs_at_a_large_step():
+    mixed = JKOProblem1D(potential=double_well_1d(), interaction=AbsInteraction(0.5), beta=0.05)
+    path, steps = jko_flow_1d(gaussian_particles(2000, 0.3, 1.5), 3.0, 3, mixed, return_steps=True)
+    assert all(s.converged for s in steps) and np.isfinite(path).all()
+    energies = [mixed.free_energy(x) for x in path]
+    assert np.all(np.diff(energies) < 0)
+
+
+def test_singular_backward_euler_newton_matrix_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"singular.*tau = 1.*tau < 1"):
+        backward_euler_step(lambda y: -y, lambda y: -np.eye(1), [1.0], 1.0)
+
+
+@pytest.mark.parametrize("gamma, tau", [(-10.0, 1.0), (-1.0, 0.5)])
+def test_repulsive_quadratic_interaction_needs_a_small_step(gamma, tau):
+    problem = JKOProblem1D(beta=0.0, interaction=QuadraticInteraction(gamma))
+    with pytest.raises(ValueError, match=rf"tau must be < 1/\(2\|gamma\|\) = {1 / (2 * -gamma):g}.*gamma = {gamma:g}"):
+        jko_step_1d([0.0, 0.5, 1.0], tau, problem)
+    # below the bound the step exists: particles spread, x_i - mean = (y_i - mean) / (1 + 2 tau gamma)
+    small = 0.9 / (2 * -gamma)
+    x = jko_step_1d([0.0, 0.5, 1.0], small, problem).x
+    assert np.allclose(x - 0.5, (np.array([0.0, 0.5, 1.0]) - 0.5) / (1 + 2 * small * gamma))
+
+
+def test_iterates_that_stop_being_finite_raise_naming_tau():
+    # V = -x^4 is unbounded below: the step has no minimiser
+    steep = Potential1D(lambda x: -x ** 4, lambda x: -4 * x ** 3, lambda x: -12 * x ** 2)
+    with pytest.raises(ValueError, match=r"tau = 1\b.*unbounded below.*tau <"):
+        jko_step_1d([0.5, 1.0, 2.0], 1.0, JKOProblem1D(potential=steep, beta=0.0))
+
+
+def test_flow_warning_points_at_the_caller_names_the_step_and_returns_the_logs():
+    y = gaussian_particles(100, 3.0, 0.1)
+    with pytest.warns(RuntimeWarning, match=r"jko_flow_1d, step k=\d .*max_iter=2") as rec:
+        path, steps = jko_flow_1d(y, 1.0, 3, OU, max_iter=2, return_steps=True)
+    assert len(rec) == 3 and all(r.filename == __file__ for r in rec)
+    assert all(f"step k={k} " in str(r.message) for k, r in enumerate(rec))
+    assert path.shape == (4, 100) and len(steps) == 3
+    assert all(not s.converged and len(s.history) == 3 for s in steps)
+    assert all(np.array_equal(s.x, x) for s, x in zip(steps, path[1:]))
+
+
+def test_backward_euler_warns_once_per_failed_step_naming_it():
+    with pytest.warns(RuntimeWarning, match="step k=") as rec:
+        backward_euler(quartic_grad, quartic_hess, [30.0, 1.0], 1.0, 2, max_iter=2)
+    assert len(rec) == 2 and all(r.filename == __file__ for r in rec)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_unsorted_input_is_refused_naming_y(beta):
+    problem = JKOProblem1D(potential=quadratic_potential_1d(), beta=beta)
+    with pytest.raises(ValueError, match=r"y must be sorted.*y\[0\]"):
+        jko_step_1d([1.0, 0.0, 2.0], 0.1, problem)
+    with pytest.raises(ValueError, match=r"x0 must be sorted"):
+        jko_flow_1d([1.0, 0.0, 2.0], 0.1, 2, problem)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_newton_converges_quadratically(name):
+    # r_{k+1} <= C r_k^2 once r_k is small (above the round-off floor ~1e-11); a damped
+    # Newton (x += 0.9 d) has r_{k+1} ~ 0.1 r_k and fails this as soon as r_k < 1 / (10 C).
+    problem = CASES[name][0]
+    step = jko_step_1d(gaussian_particles(300, 1.0, 0.5), 0.2, problem, tol=1e-13)
+    r = np.array(step.history)
+    small = (r[:-1] <= 1e-1) & (r[:-1] >= 1e-7)
+    assert small.any()
+    assert np.all(r[1:][small] <= 200.0 * r[:-1][small] ** 2), r
+
+
+def test_euler_and_gaussian_helpers_reject_bad_input():
+    with pytest.raises(ValueError, match="grad must return finite values"):
+        forward_euler(lambda x: np.full_like(x, np.nan), [1.0], 0.1, 3)
+    with pytest.raises(ValueError, match="grad must return finite values.*iterate 0"):
+        backward_euler_step(lambda x: np.full_like(x, np.nan), lambda x: np.eye(1), [1.0], 0.1)
+    def steep(x):
+        with np.errstate(over="ignore"):
+            return 50 * x
+
+    with pytest.warns(RuntimeWarning, match=r"forward_euler: the iterates diverge.*tau = 1"):
+        path = forward_euler(steep, [1.0], 1.0, 300)
+    assert np.isfinite(path).all() and len(path) < 301
+    for call, error, match in [
+        (lambda: ou_gaussian(1.0, np.nan, 1.0), ValueError, "m0 must be a finite number"),
+        (lambda: ou_gaussian(1.0, "a", 1.0), TypeError, "m0 must be a real number"),
+        (lambda: ou_gaussian("x", 0.0, 1.0), TypeError, "t must be a time"),
+        (lambda: ou_jko_gaussian(np.inf, 1.0, 0.1, 2), ValueError, "m0 must be a finite"),
+        (lambda: ou_jko_gaussian([1, 2], 1.0, 0.1, 2), TypeError, "m0 must be a real"),
+        (lambda: gaussian_particles(5, np.nan), ValueError, "mean must be a finite"),
+        (lambda: gaussian_particles(5, "a"), TypeError, "mean must be a real"),
+        (lambda: quadratic_potential_1d(np.nan), ValueError, "center must be a finite"),
+        (lambda: QuadraticInteraction("a"), TypeError, "gamma must be a real number, got 'a'"),
+        (lambda: AbsInteraction(None), TypeError, "gamma must be a real number, got None"),
+        (lambda: OU.free_energy([1.0, 0.0]), ValueError, "x must be sorted"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()
+
+
+def test_a_potential_returning_the_wrong_shape_is_refused():
+    bad = Potential1D(lambda x: x[:1] ** 2, lambda x: 2 * x, lambda x: 2 + 0 * x)
+    with pytest.raises(ValueError, match=r"V must return an array of shape \(3,\), got shape \(1,\)"):
+        jko_step_1d([0.0, 1.0, 2.0], 0.1, JKOProblem1D(potential=bad))

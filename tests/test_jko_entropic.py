@@ -179,3 +179,81 @@ def test_step_with_interaction_is_optimal_and_agrees_with_the_quantile_solver(li
     m, s = grid_moments(step.q, grid)
     assert abs(m[0] - x.mean()) < 1e-4
     assert abs(s - x.var()) < 2e-3
+
+
+# ------------------------------------------------- review fixes (fast path, flow logs, input)
+def _spy_paths(monkeypatch):
+    """Count the exact and the shifted-matrix-product branches of the axis pass."""
+    import lecture_code.jko_entropic as je
+    calls = {"exact": 0, "fast": 0}
+    original = je._apply_axis
+
+    def spy(logv, logK, coords, axis):
+        rows = np.moveaxis(logv, axis, -1).reshape(-1, logv.shape[axis])
+        small = rows.shape[0] < 8 or rows.size * rows.shape[-1] <= je._SMALL
+        calls["exact" if small else "fast"] += 1
+        return original(logv, logK, coords, axis)
+
+    monkeypatch.setattr(je, "_apply_axis", spy)
+    return calls
+
+
+@pytest.mark.parametrize("eps", [1e-1, 1e-2, 1e-3, 1e-4, 1e-5])
+@pytest.mark.parametrize("scale", [1.0, 50.0])
+def test_fast_log_domain_path_matches_a_dense_log_sum_exp(monkeypatch, eps, scale):
+    # 48 x 48 = 2304 rows of 48 entries: 110592 > _SMALL, so both axis passes take the
+    # shifted matrix-product branch (checked by the spy), not the exact one.
+    calls = _spy_paths(monkeypatch)
+    grid = make_grid((48, 48), 3.0)
+    logv = np.random.default_rng(1).normal(scale=scale, size=grid.shape)
+    logv[0, :3] = -np.inf
+    points = np.stack([c.ravel() for c in grid.mesh()], axis=1)
+    cost = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1) / 2
+    dense = logsumexp(-cost / eps + logv.ravel()[None, :], axis=1).reshape(grid.shape)
+    got = gibbs_log_apply(logv, grid, eps)
+    assert calls == {"exact": 0, "fast": 2}
+    assert np.all(np.isfinite(got))
+    assert np.abs(got - dense).max() < 1e-12  # measured: 5.7e-14 at most
+
+
+def test_the_small_test_grid_takes_the_exact_branch(monkeypatch):
+    calls = _spy_paths(monkeypatch)
+    gibbs_log_apply(np.zeros((12, 12)), make_grid((12, 12), 3.0), 1e-3)
+    assert calls == {"exact": 2, "fast": 0}
+
+
+def test_flow_warning_points_at_the_caller_names_the_step_and_returns_the_logs(line):
+    grid, V = line
+    with pytest.warns(RuntimeWarning, match=r"entropic_jko_flow, step k=\d .*max_iter=3") as rec:
+        flow, steps = entropic_jko_flow(gaussian_on_grid(grid, 1.0, 0.3), grid, 0.2, 1e-3, 2,
+                                        V=V, max_iter=3, return_steps=True)
+    assert len(rec) == 2 and all(r.filename == __file__ for r in rec)
+    assert ["step k=0 " in str(rec[0].message), "step k=1 " in str(rec[1].message)] == [True, True]
+    assert len(flow) == 3 and len(steps) == 2
+    assert [len(s.history) for s in steps] == [3, 3] and not any(s.converged for s in steps)
+    assert all(np.array_equal(s.q, q) for s, q in zip(steps, flow[1:]))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda g: gibbs_log_apply(np.zeros(4), "g", 0.1), TypeError, "grid must be a Grid"),
+    (lambda g: entropic_jko_flow(np.ones(4) / 4, "g", 0.1, 0.01, 1), TypeError, "grid must be a Grid"),
+    (lambda g: gibbs_log_apply(np.full(g.shape, np.nan), g, 0.1), ValueError, "logv must hold"),
+    (lambda g: gaussian_on_grid(g, [1.0, 2.0, 3.0], 1.0), ValueError, "mean must be .* length grid.d = 1"),
+    (lambda g: gaussian_on_grid(g, np.nan, 1.0), ValueError, "mean must be finite"),
+    (lambda g: gaussian_on_grid(g, "a", 1.0), TypeError, "mean must be a number"),
+    (lambda g: grid_moments(-gaussian_on_grid(g, 0.0, 1.0), g), ValueError, r"p must be a density"),
+    (lambda g: grid_moments(np.ones(3) / 3, g), ValueError, "p must have the grid's shape"),
+    (lambda g: make_grid(10.0, 1.0), TypeError, "shape must be an int or a tuple"),
+    (lambda g: make_grid((10, 2.5), 1.0), TypeError, "shape must be an integer"),
+])
+def test_grid_helpers_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call(make_grid(4, 1.0))
+
+
+def test_grid_rejects_non_numeric_or_non_finite_axes():
+    from lecture_code.jko_entropic import Grid
+    with pytest.raises(TypeError, match=r"axes\[0\] must be a 1D array of numbers"):
+        Grid(("abc",))
+    with pytest.raises(ValueError, match=r"axes\[0\] must contain only finite"):
+        Grid((np.array([0.0, np.nan, 2.0]),))
