@@ -111,9 +111,7 @@ def lyapunov_flow(Sigma0, A, times, rtol=1e-10, atol=1e-12):
     """
     Sigma0 = covariance("Sigma0", Sigma0)
     d = len(Sigma0)
-    times = np.atleast_1d(np.asarray(times, dtype=float))
-    if times.ndim != 1 or (times < 0).any() or not np.isfinite(times).all():
-        raise ValueError(f"times must be finite and >= 0, got {times}")
+    times = _checked_times(times)
     if not callable(A):
         A = _square("A", A, d)
         return np.array([expm(-t * A) @ Sigma0 @ expm(-t * A).T for t in times])
@@ -123,13 +121,31 @@ def lyapunov_flow(Sigma0, A, times, rtol=1e-10, atol=1e-12):
         S, M = y.reshape(d, d), A_of(t)
         return (-M @ S - S @ M.T).ravel()
 
+    return _integrate(rhs, Sigma0, times, rtol, atol, "the Lyapunov equation")
+
+
+def _checked_times(times):
+    times = np.atleast_1d(np.asarray(times, dtype=float))
+    if times.ndim != 1 or len(times) == 0 or (times < 0).any() or not np.isfinite(times).all():
+        raise ValueError(f"times must be a non-empty list of finite times >= 0, got {times}")
+    return times
+
+
+def _integrate(rhs, start, times, rtol, atol, what):
+    """Solve a matrix ODE from ``start`` at t = 0 and return it at ``times`` (any order)."""
+    d = len(start)
     order = np.argsort(times)
-    solution = solve_ivp(rhs, (0.0, times.max()), Sigma0.ravel(), method="DOP853",
-                         t_eval=times[order], rtol=rtol, atol=atol)
-    if not solution.success:
-        raise RuntimeError(f"the Lyapunov equation could not be integrated: {solution.message}")
     out = np.empty((len(times), d, d))
-    out[order] = solution.y.T.reshape(-1, d, d)
+    at_zero = times[order] == 0.0
+    out[order[at_zero]] = start
+    later = order[~at_zero]
+    if len(later):
+        solution = solve_ivp(rhs, (0.0, times.max()), start.ravel(), method="DOP853",
+                             t_eval=times[later], rtol=rtol, atol=atol)
+        if not solution.success or solution.y.shape[1] != len(later):
+            raise RuntimeError(f"{what} could not be integrated up to t = {times.max():g} "
+                               f"(it may blow up before): {solution.message}")
+        out[later] = solution.y.T.reshape(-1, d, d)
     return out
 
 
@@ -197,7 +213,8 @@ def second_moment_flow(A, B, Q0, times, rtol=1e-10, atol=1e-12):
     The velocity :math:`-S(Q_t)x` is linear, so for any initial measure the
     second-moment matrix solves this closed ODE; for
     :math:`\alpha_0 = \mathcal N(0, \Sigma_0)` the measure stays a centred
-    Gaussian with covariance :math:`\Sigma_t = Q_t`.
+    Gaussian with covariance :math:`\Sigma_t = Q_t`. The ODE is cubic in
+    :math:`Q` and can blow up in finite time; a ``RuntimeError`` says so.
     """
     Q0 = covariance("Q0", Q0)
     d = len(Q0)
@@ -207,9 +224,4 @@ def second_moment_flow(A, B, Q0, times, rtol=1e-10, atol=1e-12):
         S = product_kernel_velocity_matrix(A, B, Q)
         return (-S @ Q - Q @ S).ravel()
 
-    times = np.atleast_1d(np.asarray(times, dtype=float))
-    solution = solve_ivp(rhs, (0.0, times.max()), Q0.ravel(), method="DOP853",
-                         t_eval=times, rtol=rtol, atol=atol)
-    if not solution.success:
-        raise RuntimeError(f"the second-moment ODE could not be integrated: {solution.message}")
-    return solution.y.T.reshape(-1, d, d)
+    return _integrate(rhs, Q0, _checked_times(times), rtol, atol, "the second-moment ODE")

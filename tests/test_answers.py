@@ -559,3 +559,12 @@ def test_module_entry_point_runs():
                           "-A*Sigma - Sigma*A.T"], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0 and "Correct" in out.stdout
+
+
+def test_l2_first_variations_of_exercise_2_are_exact_not_up_to_a_constant():
+    """Exercise 2's L2 flows use unconstrained perturbations: a constant changes the flow."""
+    for part, right in [("ex2.1a-var", "-2*laplacian(rho)"),
+                        ("ex2.2a-var", "-4*laplacian(sqrt(rho))/sqrt(rho)")]:
+        assert check(part, right).correct
+        wrong = check(part, right + " + 1")
+        assert not wrong.correct and wrong.kind == "extra_term"

@@ -90,8 +90,21 @@ def test_product_kernel_flow_decreases_its_energy(rng):
     (lambda: G.covariance_recursion(SIGMA0, A, 0.0, 2), "tau must be a finite number > 0, got 0.0"),
     (lambda: G.covariance_recursion(SIGMA0, lambda t: np.eye(3), 0.1, 2), r"A\(t\) must have shape"),
     (lambda: G.product_kernel(A, np.eye(3)), r"A and B must have the same shape"),
-    (lambda: G.lyapunov_flow(SIGMA0, A, [-1.0]), "times must be finite and >= 0"),
+    (lambda: G.lyapunov_flow(SIGMA0, A, [-1.0]), "times must be a non-empty list of finite times >= 0"),
+    (lambda: G.second_moment_flow(A, B, SIGMA0, [0.5, -1.0]), "times must be a non-empty list"),
 ])
 def test_bad_input_is_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_flows_at_time_zero_unsorted_times_and_blow_up():
+    np.testing.assert_allclose(G.lyapunov_flow(SIGMA0, lambda t: A, [0.0])[0], SIGMA0)
+    Q = G.second_moment_flow(A, B, SIGMA0, [0.4, 0.0, 0.2])
+    np.testing.assert_allclose(Q[1], SIGMA0)
+    np.testing.assert_allclose(Q[0], G.second_moment_flow(A, B, SIGMA0, [0.4])[0], rtol=1e-8)
+    # d = 1, ab = -1: Sigma' = 8 Sigma^2, so Sigma_t = 1 / (1 - 8 t) blows up at t = 1/8
+    np.testing.assert_allclose(G.second_moment_flow([[1.0]], [[-1.0]], [[1.0]], [0.1])[0, 0, 0],
+                               1 / (1 - 0.8), rtol=1e-7)
+    with pytest.raises(RuntimeError, match="blow up"):
+        G.second_moment_flow([[1.0]], [[-1.0]], [[1.0]], [0.2])
