@@ -597,7 +597,9 @@ def _call(node, inst, text, bound):
             raise AnswerUndefinedError("Not right: the argument of expm is too large "
                                        "(its exponential overflows)", node.pos, text)
         with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # a bounded but large argument may overflow (LinAlgWarning is a
+            # RuntimeWarning); the result is checked just below.
+            warnings.simplefilter("ignore", category=RuntimeWarning)
             out = expm(numbers)
         if not np.all(np.isfinite(out)):
             raise AnswerUndefinedError("Not right: the exponential of this matrix overflows",

@@ -37,6 +37,15 @@ def nonnegative_number(name, value):
     return float(value)
 
 
+def real_number(name, value):
+    """Return ``value`` as a float after checking it is a finite real number (any sign)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_show(value)}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def integer(name, value, minimum=None, maximum=None):
     """Return ``value`` as an int after checking its kind and its range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

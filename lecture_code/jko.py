@@ -47,15 +47,6 @@ def _point(name, x):
     return array
 
 
-def _real(name, value):
-    """A finite real number (the check of a mean, which may be any sign)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {checks._show(value)}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def forward_euler(grad, x0, tau, n_steps):
     r"""Forward (explicit) Euler iterates for the flow :math:`\dot x = -\nabla g(x)`.
 
@@ -325,7 +316,7 @@ def ou_gaussian(t, m0, s0, beta=1.0):
         raise TypeError(f"t must be a time or an array of times >= 0, got {checks._show(t)}") from None
     if not np.isfinite(t).all() or (t < 0).any():
         raise ValueError(f"t must hold finite times >= 0, got {t!r}")
-    m0 = _real("m0", m0)
+    m0 = checks.real_number("m0", m0)
     s0 = checks.positive_number("s0", s0)
     beta = checks.positive_number("beta", beta)
     return m0 * np.exp(-t), beta + (s0 - beta) * np.exp(-2 * t)
@@ -384,7 +375,7 @@ def ou_jko_gaussian(m0, s0, tau, n_steps, beta=1.0):
     n_steps = checks.integer("n_steps", n_steps, minimum=0)
     m = np.empty(n_steps + 1)
     s = np.empty(n_steps + 1)
-    m[0], s[0] = _real("m0", m0), s0
+    m[0], s[0] = checks.real_number("m0", m0), s0
     for k in range(n_steps):
         a = (1 + np.sqrt(1 + 4 * (1 + tau) * tau * beta / s[k])) / (2 * (1 + tau))
         m[k + 1] = m[k] / (1 + tau)

@@ -80,15 +80,6 @@ class Potential1D:
             checks.is_callable(attr, getattr(self, attr))
 
 
-def _real(name, value):
-    """A finite real number of either sign."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {checks._show(value)}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def quadratic_potential_1d(center=0.0, stiffness=1.0):
     r"""The potential :math:`V(x) = \frac{\lambda}{2}(x - c)^2` as a :class:`Potential1D`.
 
@@ -97,7 +88,7 @@ def quadratic_potential_1d(center=0.0, stiffness=1.0):
     >>> float(quadratic_potential_1d(1.0, 2.0).V(np.array(3.0)))
     4.0
     """
-    c = _real("center", center)
+    c = checks.real_number("center", center)
     lam = checks.positive_number("stiffness", stiffness)
     return Potential1D(lambda x: 0.5 * lam * (x - c) ** 2, lambda x: lam * (x - c),
                        lambda x: lam + 0.0 * x, name=f"{lam:g}/2 (x - {c:g})^2")
@@ -127,7 +118,7 @@ class QuadraticInteraction:
     """
 
     def __init__(self, gamma=1.0):
-        self.gamma = _real("gamma", gamma)
+        self.gamma = checks.real_number("gamma", gamma)
         self.name = f"{self.gamma:g} z^2/2"
 
     def W(self, z):
@@ -156,7 +147,7 @@ class AbsInteraction:
     """
 
     def __init__(self, gamma=1.0):
-        self.gamma = _real("gamma", gamma)
+        self.gamma = checks.real_number("gamma", gamma)
         self.name = f"{self.gamma:g} |z|"
 
     def W(self, z):
@@ -723,4 +714,4 @@ def gaussian_particles(n, mean=0.0, var=1.0):
 
     n = checks.integer("n", n, minimum=2)
     var = checks.positive_number("var", var)
-    return _real("mean", mean) + np.sqrt(var) * ndtri((np.arange(1, n + 1) - 0.5) / n)
+    return checks.real_number("mean", mean) + np.sqrt(var) * ndtri((np.arange(1, n + 1) - 0.5) / n)
