@@ -22,7 +22,6 @@ References
 Jordan, Kinderlehrer, Otto (1998); Santambrogio (2017), section 2.
 """
 
-import numbers
 import warnings
 from dataclasses import dataclass, field
 

@@ -42,7 +42,6 @@ References
 Jordan, Kinderlehrer, Otto (1998); Santambrogio (2015), ch. 2 and 8.
 """
 
-import numbers
 import warnings
 from dataclasses import dataclass, field
 
