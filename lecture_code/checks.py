@@ -19,6 +19,21 @@ def _show(value, limit=60):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def real_array(name, value, expected):
+    """Return ``value`` as a float array, or raise ``TypeError`` naming ``name``.
+
+    Strings, objects, booleans and complex numbers are refused;
+    ``expected`` says what was wanted, for the message.
+    """
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError
+        return raw.astype(float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {expected}, got {_show(value)}") from None
+
+
 def positive_number(name, value):
     """Return ``value`` as a float after checking it is finite and > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -64,16 +79,7 @@ def particles(name, X, dim=None):
     Checks that ``X`` is two-dimensional, holds at least one particle, has
     ``dim`` columns when ``dim`` is given, and contains only finite numbers.
     """
-    try:
-        raw = np.asarray(X)
-        if raw.dtype.kind not in "iuf":
-            raise TypeError
-        array = raw.astype(float)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be an array of particle positions of shape (n, d), "
-            f"got {_show(X)}"
-        ) from None
+    array = real_array(name, X, "an array of particle positions of shape (n, d)")
     if array.ndim != 2:
         raise ValueError(
             f"{name} must have shape (n, d) with one row per particle, "
@@ -118,13 +124,7 @@ def density_values(name, values, shape, total=None, rtol=1e-9):
     Checks the shape, that every entry is finite and >= 0, that the total is
     positive and, when ``total`` is given, that the entries sum to it.
     """
-    try:
-        raw = np.asarray(values)
-        if raw.dtype.kind not in "iuf":
-            raise TypeError
-        array = raw.astype(float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of shape {tuple(shape)}, got {_show(values)}") from None
+    array = real_array(name, values, f"an array of shape {tuple(shape)}")
     if array.shape != tuple(shape):
         raise ValueError(f"{name} must have the grid's shape {tuple(shape)}, got shape {array.shape}")
     bad = ~np.isfinite(array)

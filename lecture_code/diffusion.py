@@ -59,13 +59,7 @@ def _time(name, t):
 
 def _real_array(name, value):
     """``value`` as a float array; TypeError naming ``name`` for strings, objects, complex."""
-    try:
-        raw = np.asarray(value)
-        if raw.dtype.kind not in "biuf":
-            raise TypeError
-        return raw.astype(float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of real numbers, got {value!r}") from None
+    return checks.real_array(name, value, "an array of real numbers")
 
 
 # --------------------------------------------------------------------------

@@ -534,14 +534,7 @@ def gaussian_on_grid(grid, mean, var):
     """
     grid = _grid(grid)
     var = checks.positive_number("var", var)
-    try:
-        raw = np.asarray(mean)
-        if raw.dtype.kind not in "iuf":
-            raise TypeError
-        m = raw.astype(float)
-    except (TypeError, ValueError):
-        raise TypeError(f"mean must be a number or a vector of length {grid.d}, "
-                        f"got {checks._show(mean)}") from None
+    m = checks.real_array("mean", mean, f"a number or a vector of length {grid.d}")
     if m.shape not in ((), (1,), (grid.d,)):
         raise ValueError(f"mean must be a number or a vector of length grid.d = {grid.d}, "
                          f"got shape {m.shape}")
